@@ -1,0 +1,146 @@
+/**
+ * The validated, frozen shape of `supervisor.config.json` after defaults are applied.
+ * The JSON Schema (`supervisor.config.schema.json`) is the contract for the file; these
+ * types are the contract for the code. `test/config/schema.test.ts` keeps them in step.
+ */
+
+/** OTP restart strategies. */
+export type SupervisorStrategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+/** OTP child restart policies. */
+export type RestartPolicy = 'permanent' | 'transient' | 'temporary';
+
+/** Provider presets known to the optimizer (base URL and auth style per provider). */
+export type ProviderName =
+  | 'openai'
+  | 'cerebras'
+  | 'groq'
+  | 'together'
+  | 'xai'
+  | 'deepseek'
+  | 'moonshot'
+  | 'openrouter'
+  | 'mistral'
+  | 'fireworks'
+  | 'vllm'
+  | 'ollama'
+  | 'lmstudio'
+  | 'openai-compatible';
+
+export interface SupervisorFlags {
+  strategy: SupervisorStrategy;
+  /** Restarts allowed within `periodMs` before the supervisor gives up and fails upward. */
+  intensity: number;
+  periodMs: number;
+}
+
+/** Ids of the root's children, in start order (DESIGN.md §3). */
+export type RootChildId = 'store' | 'telemetry' | 'backends' | 'router' | 'sessions' | 'frontDoor';
+
+export interface RootChildSpec {
+  id: RootChildId;
+  restart: RestartPolicy;
+  /** Only for the `backends` and `sessions` supervisors. */
+  strategy?: SupervisorStrategy;
+  intensity?: number;
+  periodMs?: number;
+}
+
+export interface SupervisionConfig extends SupervisorFlags {
+  /** Restart backoff: the first restart waits `initialMs`, each further one in the period doubles it, up to `maxMs`. */
+  backoff: { initialMs: number; maxMs: number };
+  children: RootChildSpec[];
+}
+
+export interface BackendTimeouts {
+  /** TCP/TLS connect. */
+  connectMs: number;
+  /** Until the response headers arrive (time to first byte). */
+  headersMs: number;
+  /** Longest silence between two body chunks. */
+  bodyIdleMs: number;
+}
+
+export interface BackendConfig {
+  id: string;
+  provider: ProviderName;
+  /** Defaults to the provider preset's base URL; required for `openai-compatible`. */
+  baseUrl: string;
+  /** Name of the env var holding the API key; the key itself never appears in config or logs. */
+  apiKeyEnv?: string;
+  /** Models this backend serves, as the provider names them. */
+  models: string[];
+  /** Extra headers sent upstream (non-secret: e.g. OpenRouter's HTTP-Referer / X-Title). */
+  headers: Record<string, string>;
+  timeouts: BackendTimeouts;
+  /** Keep-alive connections in the undici pool. */
+  connections: number;
+  restart: RestartPolicy;
+  limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+}
+
+export interface AgentConfig {
+  id: string;
+  /** Env var holding this agent's bearer key. */
+  keyEnv: string;
+  /** Free-form agent type (used later as a routing hint), e.g. "coder". */
+  type?: string;
+  limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+}
+
+export interface RoutingConfig {
+  /** alias → `backendId/model`. */
+  aliases: Record<string, string>;
+  /** What `model: "auto"` (or an omitted model) resolves to: an alias or `backendId/model`. Empty = first backend's first model. */
+  defaultModel: string;
+}
+
+export interface OptimizerConfig {
+  server: {
+    host: string;
+    port: number;
+    /** Largest request body accepted, in bytes (413 above). */
+    maxBodyBytes: number;
+    /** Longest time a client may take to send its request (headers + body). */
+    requestTimeoutMs: number;
+    /** How long SIGTERM waits for in-flight requests before cutting them. */
+    shutdownGraceMs: number;
+    /** Idle keep-alive timeout for client connections. */
+    keepAliveTimeoutMs: number;
+  };
+  store: { path: string; mapSizeBytes: number };
+  cache: { enabled: boolean; ttlMs: number; maxEntries: number };
+  dedupe: { enabled: boolean; windowMs: number };
+  limits: {
+    global: { requestsPerMinute: number; tokensPerMinute?: number };
+    perAgent: { requestsPerMinute: number; tokensPerMinute?: number };
+    maxQueueWaitMs: number;
+  };
+  backends: BackendConfig[];
+  routing: RoutingConfig;
+  agents: AgentConfig[];
+  sessions: {
+    /** An HTTP-only agent's session actor stops after this long without requests. */
+    idleTimeoutMs: number;
+    /** Upper bound on live session actors; past it the least recently used idle one is stopped. */
+    maxSessions: number;
+    /** WebSocket ping interval; a peer that misses two pongs is dropped. */
+    pingIntervalMs: number;
+    /** Largest WebSocket message accepted, in bytes. */
+    maxFrameBytes: number;
+  };
+  admin: {
+    /** Env var holding the admin key guarding /admin/*; unset = admin endpoints open on loopback only. */
+    keyEnv?: string;
+    /** Allows POST /admin/actors/:id/crash (chaos testing). Off by default. */
+    allowFaultInjection: boolean;
+  };
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  supervision: SupervisionConfig;
+}
+
+/** What `loadConfig` reads besides the file: CLI flags and env overrides. */
+export interface ConfigOverrides {
+  configPath?: string;
+  port?: number;
+  dataDir?: string;
+}
