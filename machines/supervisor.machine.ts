@@ -39,6 +39,8 @@ export interface SupervisorInput {
   periodMs: number;
   backoff: { initialMs: number; maxMs: number };
   children: ChildSpec[];
+  /** Told about every restart, exit and escalation (telemetry); events are also `emit`ted. */
+  report?: (event: SupervisorEmitted) => void;
 }
 
 export interface ChildStatus {
@@ -66,6 +68,9 @@ export interface SupervisorContext {
   /** Lifetime restart count per child id (for /health). */
   restarts: Record<string, number>;
   lastExit: Record<string, string>;
+  report: ((event: SupervisorEmitted) => void) | undefined;
+  /** Set once `supervisor.stop` has begun: exits are then expected, not crashes. */
+  stopping: boolean;
 }
 
 export type SupervisorEvent =
@@ -73,6 +78,8 @@ export type SupervisorEvent =
   | { type: 'supervisor.terminate_child'; id: string }
   | { type: 'supervisor.restart'; ids: string[] }
   | { type: 'supervisor.window.expired' }
+  /** Orderly shutdown: stop the children, last started first (supervisors recursively), then end. */
+  | { type: 'supervisor.stop' }
   | { type: `xstate.error.actor.${string}`; error: unknown; actorId: string }
   | { type: `xstate.done.actor.${string}`; output: unknown; actorId: string };
 
@@ -173,6 +180,11 @@ export const supervisorMachine = setup({
     /** A child exited: apply `planExit`'s decision. */
     applyExit: enqueueActions(({ context, event, enqueue, self }) => {
       const exit = event as { type: string; error?: unknown };
+      if (context.stopping) return;
+      const tell = (e: SupervisorEmitted) => {
+        enqueue.emit(e);
+        enqueue(() => context.report?.(e));
+      };
       const crashed = exit.type.startsWith('xstate.error.');
       const childId = childIdOf(exit.type);
       const reason = crashed ? describeExit(exit.error) : 'normal';
@@ -195,7 +207,7 @@ export const supervisorMachine = setup({
             restarts,
             lastExit,
           });
-          enqueue.emit({ type: 'actor.exited', supervisor: context.name, childId, systemId: spec.systemId, reason, restarted: false });
+          tell({ type: 'actor.exited', supervisor: context.name, childId, systemId: spec.systemId, reason, restarted: false });
           return;
         }
         case 'escalate': {
@@ -203,7 +215,7 @@ export const supervisorMachine = setup({
           // release the siblings directly, last started first, then fail.
           const children = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
           enqueue.assign({ running: [], lastExit });
-          enqueue.emit({ type: 'supervisor.escalated', supervisor: context.name, childId, reason, restartsInWindow: context.restartsInWindow });
+          tell({ type: 'supervisor.escalated', supervisor: context.name, childId, reason, restartsInWindow: context.restartsInWindow });
           enqueue(() => {
             for (const id of plan.stop) releaseActorTree(children[id]);
             throw new SupervisorEscalation(context.name, childId, reason);
@@ -223,7 +235,7 @@ export const supervisorMachine = setup({
           });
           enqueue.raise({ type: 'supervisor.window.expired' }, { delay: context.periodMs });
           enqueue.raise({ type: 'supervisor.restart', ids: plan.restart }, { delay: plan.delayMs, id: `restart:${childId}` });
-          enqueue.emit({
+          tell({
             type: 'actor.restarted',
             supervisor: context.name,
             childId,
@@ -250,13 +262,36 @@ export const supervisorMachine = setup({
     restartsInWindow: 0,
     restarts: Object.fromEntries(input.children.map((c) => [c.id, 0])),
     lastExit: {},
+    report: input.report,
+    stopping: false,
   }),
   // Start every child, in order.
   entry: enqueueActions(({ context, enqueue }) => {
     for (const spec of context.specs) enqueue.spawnChild(spec.logic, spawnOptions(spec));
     enqueue.assign({ running: context.specs.map((s) => s.id) });
   }),
+  initial: 'supervising',
+  states: {
+    supervising: {},
+    stopped: { type: 'final' },
+  },
   on: {
+    'supervisor.stop': {
+      target: '.stopped',
+      actions: enqueueActions(({ context, enqueue, self }) => {
+        enqueue.assign({ stopping: true });
+        const children = (self.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children;
+        for (const id of [...context.running].reverse()) {
+          const child = children[id];
+          // A child supervisor stops its own children in reverse first.
+          if (child && (child.getSnapshot() as { machine?: { id?: string } }).machine?.id === 'supervisor') {
+            enqueue.sendTo(child, { type: 'supervisor.stop' });
+          }
+          enqueue.stopChild(id);
+        }
+        enqueue.assign({ running: [] });
+      }),
+    },
     'supervisor.start_child': {
       actions: enqueueActions(({ context, event, enqueue }) => {
         if (context.specs.some((s) => s.id === event.spec.id)) return;

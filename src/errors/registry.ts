@@ -49,6 +49,11 @@ export const ERRORS = {
     description: 'The model is not a configured `backend/model`, alias or `auto`, or the pinned backend does not serve it.',
   },
   BACKEND_NOT_FOUND: { status: 404, type: 'not_found_error', description: 'The `x-backend` header names no configured backend.' },
+  SESSIONS_EXHAUSTED: {
+    status: 503,
+    type: 'api_error',
+    description: 'There are already `sessions.maxSessions` live agent sessions; retry when idle ones have expired.',
+  },
   REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error', description: 'The client took too long to send its request.' },
 
   // ── identity ───────────────────────────────────────────────────────────────
@@ -94,6 +99,16 @@ export const ERRORS = {
     type: 'api_error',
     description: 'The backend answered with an error; its status and message are passed on where they are the caller’s fault.',
   },
+  UPSTREAM_REJECTED: {
+    status: 400,
+    type: 'invalid_request_error',
+    description: 'The backend rejected the request as invalid (its 4xx status and message are passed on).',
+  },
+  UPSTREAM_AUTH_FAILED: {
+    status: 502,
+    type: 'api_error',
+    description: 'The backend refused the optimizer’s credentials (its 401/403): check the key in the env var named by `apiKeyEnv`.',
+  },
   UPSTREAM_RATE_LIMITED: { status: 429, type: 'rate_limit_error', description: 'The backend answered 429.' },
   UPSTREAM_UNREACHABLE: { status: 502, type: 'api_error', description: 'The backend refused or reset the connection.' },
   UPSTREAM_TIMEOUT: {
@@ -111,6 +126,11 @@ export const ERRORS = {
     status: 503,
     type: 'api_error',
     description: 'The backend actor is down or restarting; retry, or another backend will be tried.',
+  },
+  BACKEND_DISABLED: {
+    status: 503,
+    type: 'api_error',
+    description: 'The backend is configured but cannot be used (e.g. the env var named by its `apiKeyEnv` is unset); the message says what to set.',
   },
   NO_BACKENDS: { status: 503, type: 'api_error', description: 'No backend is configured or reachable.' },
 

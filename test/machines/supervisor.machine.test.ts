@@ -11,9 +11,9 @@ import {
 
 /** A child that crashes on `crash`, ends normally on `finish`, and owns a resource whose cleanup we can observe. */
 function workerLogic(cleanups: string[], name: string) {
-  return setup({}).createMachine({
+  return setup({ actors: { resource: fromCallback(() => () => void cleanups.push(name)) } }).createMachine({
     initial: 'working',
-    invoke: { id: 'resource', src: fromCallback(() => () => void cleanups.push(name)) },
+    invoke: { id: 'resource', src: 'resource' },
     states: {
       working: {
         on: {
@@ -190,5 +190,30 @@ describe('supervisor machine', () => {
     expect(get('inner')).toBeDefined();
     expect(get('leaf')).toBeDefined();
     expect(get('leaf')).not.toBe(leaf);
+  });
+});
+
+describe('supervisor.stop', () => {
+  it('stops children last-started first, nested supervisors recursively, and ends', () => {
+    const cleanups: string[] = [];
+    const inner: ChildSpec = {
+      id: 'inner',
+      systemId: 'test:inner',
+      restart: 'permanent',
+      logic: supervisorMachine,
+      input: {
+        name: 'inner',
+        strategy: 'one_for_one',
+        intensity: 1,
+        periodMs: 1000,
+        backoff: { initialMs: 10, maxMs: 10 },
+        children: [spec('x', cleanups), spec('y', cleanups)],
+      },
+    };
+    const { actor, errors } = start({ children: [spec('a', cleanups), inner, spec('b', cleanups)] });
+    actor.send({ type: 'supervisor.stop' });
+    expect(cleanups).toEqual(['b', 'y', 'x', 'a']);
+    expect(actor.getSnapshot().status).toBe('done');
+    expect(errors).toEqual([]);
   });
 });

@@ -1,0 +1,80 @@
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { fromCallback } from 'xstate';
+import { OptimizerError } from '../src/errors/registry.js';
+import { authHeaders } from '../src/providers/presets.js';
+import { upstreamFailure } from '../src/upstream/errors.js';
+import type { BackendInput, CallSettled, UpstreamCall } from '../src/upstream/types.js';
+
+
+/**
+ * The I/O half of a backend actor: an undici pool of keep-alive connections to one
+ * backend. It lives exactly as long as its backend actor; when that actor stops or
+ * crashes, the pool is destroyed and every call still in flight fails with
+ * BACKEND_UNAVAILABLE, so callers can try elsewhere instead of waiting forever.
+ */
+export const backendTransport = fromCallback<{ type: 'backend.call'; call: UpstreamCall }, BackendInput>(
+  ({ input, receive, sendBack }) => {
+    const { backend } = input;
+    const base = new URL(backend.baseUrl);
+    const basePath = base.pathname.replace(/\/+$/, '');
+    const pool = new Pool(base.origin, {
+      connections: backend.connections,
+      connect: { timeout: backend.timeouts.connectMs },
+      headersTimeout: backend.timeouts.headersMs,
+      bodyTimeout: backend.timeouts.bodyIdleMs,
+      keepAliveTimeout: 30_000,
+    });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...backend.headers,
+      ...authHeaders(backend.provider, input.apiKey?.reveal()),
+    };
+    let closed = false;
+
+    const settle = (started: number, ok: boolean, status: number, errorCode?: string) => {
+      if (closed) return;
+      const event: CallSettled = { type: 'backend.settled', ok, status, latencyMs: performance.now() - started };
+      if (errorCode !== undefined) event.errorCode = errorCode;
+      sendBack(event);
+    };
+
+    receive((event) => {
+      const call = event.call;
+      if (closed) {
+        call.reject(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backend.id} is restarting.`, { details: { backend: backend.id } }));
+        return;
+      }
+      const started = performance.now();
+      pool
+        .request({
+          method: call.method,
+          path: basePath + call.path,
+          headers,
+          body: call.body ?? null,
+          signal: call.signal ?? null,
+        })
+        .then(
+          (res) => {
+            const ok = res.statusCode < 400;
+            res.body.once('end', () => settle(started, ok, res.statusCode));
+            res.body.once('error', (err) => settle(started, false, res.statusCode, upstreamFailure(err, backend.id).code));
+            call.resolve({ status: res.statusCode, headers: res.headers, body: res.body, backendId: backend.id });
+          },
+          (err: unknown) => {
+            const failure = upstreamFailure(err, backend.id);
+            settle(started, false, 0, failure.code);
+            call.reject(failure);
+          },
+        );
+    });
+
+    return () => {
+      closed = true;
+      void pool
+        .destroy(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backend.id} is restarting.`, { details: { backend: backend.id } }))
+        .catch(() => undefined);
+    };
+  },
+);

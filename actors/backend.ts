@@ -1,0 +1,53 @@
+import type { AnyActorRef } from 'xstate';
+import type { OptimizerSystem } from './system.js';
+import { backendMachine } from '../machines/backend.machine.js';
+import type { ChildSpec } from '../machines/supervisor.machine.js';
+import { Secret } from '../src/config/secret.js';
+import { readSecret } from '../src/config/secrets.js';
+import type { BackendConfig } from '../src/config/types.js';
+import { OptimizerError } from '../src/errors/registry.js';
+import { PROVIDER_PRESETS } from '../src/providers/presets.js';
+import type { BackendInput, UpstreamCall, UpstreamResponse } from '../src/upstream/types.js';
+import { backendTransport } from './backend-transport.js';
+
+/** The backend machine with its undici transport. */
+export const backendLogic = backendMachine.provide({ actors: { transport: backendTransport } });
+
+/** System id of a backend's actor. */
+export const backendSystemId = (backendId: string): string => `backend:${backendId}`;
+
+/** The backend actor's input: its config, its key from the env, and why it is disabled if it is. */
+export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv): BackendInput {
+  const key = readSecret(backend.apiKeyEnv, env);
+  const input: BackendInput = { backend, apiKey: key === undefined ? undefined : new Secret(key) };
+  if (backend.apiKeyEnv !== undefined && key === undefined && PROVIDER_PRESETS[backend.provider].auth === 'bearer') {
+    input.disabledReason = `set the env var ${backend.apiKeyEnv} to its API key`;
+  }
+  return input;
+}
+
+/** The supervisor's child spec for one backend. */
+export function backendSpec(backend: BackendConfig, env: NodeJS.ProcessEnv): ChildSpec {
+  return {
+    id: backend.id,
+    systemId: backendSystemId(backend.id),
+    restart: backend.restart,
+    logic: backendLogic,
+    input: backendInput(backend, env),
+  };
+}
+
+/**
+ * Sends one call to a backend's actor and resolves with the response head. A backend
+ * whose actor is down (crashed, restarting) fails at once with BACKEND_UNAVAILABLE.
+ */
+export function callBackend(system: OptimizerSystem, backendId: string, call: Omit<UpstreamCall, 'resolve' | 'reject'>): Promise<UpstreamResponse> {
+  return new Promise((resolve, reject) => {
+    const ref = system.get(backendSystemId(backendId)) as AnyActorRef | undefined;
+    if (!ref || ref.getSnapshot().status !== 'active') {
+      reject(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backendId} is restarting; retry shortly.`, { details: { backend: backendId } }));
+      return;
+    }
+    ref.send({ type: 'backend.call', call: { ...call, resolve, reject } });
+  });
+}

@@ -1,0 +1,38 @@
+import { fromPromise } from 'xstate';
+import { FrontDoor } from '../src/http/front-door.js';
+import { readSecret } from '../src/config/secrets.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * The front-door actor: the HTTP + WebSocket server. It runs until stopped (its
+ * AbortSignal closes the server) or until the server fails, which crashes the actor so
+ * that the supervisor restarts it.
+ */
+export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ input, system, signal }) => {
+  const { runtime } = input;
+  const frontDoor = new FrontDoor({
+    system,
+    root: () => runtime.root,
+    config: runtime.config,
+    logger: runtime.logger,
+    bus: runtime.bus,
+    directory: runtime.directory,
+    table: runtime.table,
+    adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
+    startedAt: runtime.startedAt,
+  });
+  const stopped = new Promise<void>((resolve, reject) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    frontDoor.onFatal(reject);
+  });
+  try {
+    const address = await frontDoor.listen();
+    runtime.frontDoor = frontDoor;
+    runtime.logger.info({ event: 'server.listening', host: address.address, port: address.port }, `optimizer listening on http://${address.address}:${address.port}`);
+    runtime.onListening(address.port);
+    await stopped;
+  } finally {
+    if (runtime.frontDoor === frontDoor) runtime.frontDoor = undefined;
+    frontDoor.close();
+  }
+});

@@ -1,0 +1,107 @@
+import { assign, fromCallback, sendTo, setup } from 'xstate';
+import { OptimizerError } from '../src/errors/registry.js';
+import type { BackendInput, CallSettled, UpstreamCall } from '../src/upstream/types.js';
+
+/**
+ * One backend (an upstream provider endpoint) as a long-lived actor. A request is a
+ * message to it, never an actor of its own: `backend.call` hands the call to the
+ * `transport` child (undici, provided by actors/backend.ts), which reports
+ * `backend.settled` when the answer has been read. The actor keeps the numbers the
+ * router and /health read: calls in flight, successes, failures, latency EWMA.
+ */
+
+export interface BackendContext {
+  id: string;
+  /** Kept for the transport; the key inside serialises as `[redacted]`. */
+  input: BackendInput;
+  provider: string;
+  models: string[];
+  inFlight: number;
+  succeeded: number;
+  failed: number;
+  /** Exponentially weighted moving average of call latency, in ms (α = 0.2). */
+  latencyEwmaMs: number | undefined;
+  lastErrorCode: string | undefined;
+  disabledReason: string | undefined;
+}
+
+export type BackendEvent =
+  | { type: 'backend.call'; call: UpstreamCall }
+  | CallSettled
+  /** Fault injection (admin, when allowed): the actor throws, as a bug would make it. */
+  | { type: 'debug.crash' };
+
+const EWMA_ALPHA = 0.2;
+
+export const backendMachine = setup({
+  types: {
+    context: {} as BackendContext,
+    events: {} as BackendEvent,
+    input: {} as BackendInput,
+  },
+  actors: {
+    /** Placeholder: actors/backend.ts provides the undici transport. */
+    transport: fromCallback<{ type: 'backend.call'; call: UpstreamCall }, BackendInput>(() => {
+      throw new Error('backend transport not provided');
+    }),
+  },
+  guards: {
+    isDisabled: ({ context }) => context.disabledReason !== undefined,
+  },
+  actions: {
+    forwardCall: sendTo('transport', ({ event }) => event as { type: 'backend.call'; call: UpstreamCall }),
+    countStart: assign({ inFlight: ({ context }) => context.inFlight + 1 }),
+    countSettled: assign(({ context, event }) => {
+      const settled = event as CallSettled;
+      return {
+        inFlight: Math.max(0, context.inFlight - 1),
+        succeeded: context.succeeded + (settled.ok ? 1 : 0),
+        failed: context.failed + (settled.ok ? 0 : 1),
+        lastErrorCode: settled.ok ? context.lastErrorCode : (settled.errorCode ?? `HTTP_${settled.status}`),
+        latencyEwmaMs:
+          context.latencyEwmaMs === undefined ? settled.latencyMs : context.latencyEwmaMs + EWMA_ALPHA * (settled.latencyMs - context.latencyEwmaMs),
+      };
+    }),
+    rejectDisabled: ({ context, event }) => {
+      (event as { call: UpstreamCall }).call.reject(
+        new OptimizerError('BACKEND_DISABLED', `Backend ${context.id} is disabled: ${context.disabledReason}`, { details: { backend: context.id } }),
+      );
+    },
+    crash: ({ context }) => {
+      throw new Error(`fault injected into backend:${context.id}`);
+    },
+  },
+}).createMachine({
+  id: 'backend',
+  context: ({ input }) => ({
+    id: input.backend.id,
+    input,
+    provider: input.backend.provider,
+    models: input.backend.models,
+    inFlight: 0,
+    succeeded: 0,
+    failed: 0,
+    latencyEwmaMs: undefined,
+    lastErrorCode: undefined,
+    disabledReason: input.disabledReason,
+  }),
+  initial: 'starting',
+  on: {
+    'debug.crash': { actions: 'crash' },
+  },
+  states: {
+    starting: {
+      always: [{ guard: 'isDisabled', target: 'disabled' }, { target: 'serving' }],
+    },
+    serving: {
+      invoke: { id: 'transport', src: 'transport', input: ({ context }) => context.input },
+      on: {
+        'backend.call': { actions: ['countStart', 'forwardCall'] },
+        'backend.settled': { actions: 'countSettled' },
+      },
+    },
+    disabled: {
+      on: { 'backend.call': { actions: 'rejectDisabled' } },
+    },
+  },
+});

@@ -1,0 +1,55 @@
+import { assign, setup } from 'xstate';
+import { toOptimizerError, type OptimizerError } from '../src/errors/registry.js';
+import { resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
+
+/**
+ * The router: turns a request's `model` (and hints) into the backend that will serve it.
+ * Resolution is a message to this long-lived actor with a reply callback, answered
+ * synchronously; the table is built once from config. Task-aware scoring, breaker state
+ * and quota (later issues) plug in here.
+ */
+
+export interface RouterContext {
+  table: RoutingTable;
+  resolved: number;
+  notFound: number;
+}
+
+export interface RouterInput {
+  table: RoutingTable;
+}
+
+export type RouterEvent =
+  | { type: 'router.resolve'; query: RouteQuery; reply: (result: Route | OptimizerError) => void }
+  | { type: 'debug.crash' };
+
+export const routerMachine = setup({
+  types: {
+    context: {} as RouterContext,
+    events: {} as RouterEvent,
+    input: {} as RouterInput,
+  },
+  actions: {
+    resolve: assign(({ context, event }) => {
+      const { query, reply } = event as Extract<RouterEvent, { type: 'router.resolve' }>;
+      let result: Route | OptimizerError;
+      try {
+        result = resolveRoute(context.table, query);
+      } catch (error) {
+        result = toOptimizerError(error);
+      }
+      reply(result);
+      return 'target' in result ? { resolved: context.resolved + 1 } : { notFound: context.notFound + 1 };
+    }),
+    crash: () => {
+      throw new Error('fault injected into router');
+    },
+  },
+}).createMachine({
+  id: 'router',
+  context: ({ input }) => ({ table: input.table, resolved: 0, notFound: 0 }),
+  on: {
+    'router.resolve': { actions: 'resolve' },
+    'debug.crash': { actions: 'crash' },
+  },
+});

@@ -1,0 +1,76 @@
+/**
+ * The one place defaults live. A config file only states what differs from these; `loadConfig`
+ * deep-merges the file over them (objects merge, arrays replace), then applies
+ * {@link BACKEND_DEFAULTS} to each backend entry and the child spec of the same id to each
+ * `supervision.children` entry.
+ */
+import { deepFreeze } from './deep-freeze.js';
+import type { BackendConfig, OptimizerConfig } from './types.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+/** Defaults of the whole configuration (no backends, no agents: those only come from the file). */
+export const DEFAULTS: OptimizerConfig = deepFreeze({
+  server: {
+    host: '127.0.0.1', // loopback until the operator opens it up
+    port: 8080,
+    maxBodyBytes: 4 * MiB, // bytes; agent system prompts run to tens of KB, images more
+    requestTimeoutMs: 30_000, // ms to receive a request's headers and body
+    shutdownGraceMs: 10_000, // ms SIGTERM waits for in-flight work
+    keepAliveTimeoutMs: 65_000, // ms; above the 60 s idle timeout of common load balancers
+  },
+  store: {
+    path: './data', // relative to the working directory
+    mapSizeBytes: 2 * GiB, // bytes of LMDB address space (sparse; not allocated up front)
+  },
+  cache: { enabled: true, ttlMs: 3_600_000 /* 1 h */, maxEntries: 100_000 },
+  dedupe: { enabled: true, windowMs: 5_000 /* ms after completion a duplicate still joins */ },
+  limits: {
+    global: { requestsPerMinute: 300 },
+    perAgent: { requestsPerMinute: 30 },
+    maxQueueWaitMs: 30_000, // ms a request may queue for a limit before a 429
+  },
+  backends: [],
+  routing: { aliases: {}, defaultModel: '' },
+  agents: [],
+  sessions: {
+    idleTimeoutMs: 300_000, // 5 min
+    maxSessions: 10_000,
+    pingIntervalMs: 30_000, // ms
+    maxFrameBytes: 4 * MiB, // bytes
+  },
+  admin: { allowFaultInjection: false },
+  log: { level: 'info' },
+  supervision: {
+    // DESIGN.md §3: a crash restarts the child and everything started after it.
+    strategy: 'rest_for_one',
+    intensity: 3, // restarts ...
+    periodMs: 5_000, // ... per this many ms before the root gives up
+    backoff: { initialMs: 100, maxMs: 5_000 },
+    children: [
+      { id: 'store', restart: 'permanent' },
+      { id: 'telemetry', restart: 'permanent' },
+      { id: 'backends', restart: 'permanent', strategy: 'one_for_one', intensity: 10, periodMs: 10_000 },
+      { id: 'router', restart: 'permanent' },
+      { id: 'sessions', restart: 'permanent', strategy: 'one_for_one', intensity: 100, periodMs: 10_000 },
+      { id: 'frontDoor', restart: 'permanent' },
+    ],
+  },
+} satisfies OptimizerConfig);
+
+/** The part of a backend entry that has defaults (besides `baseUrl` and `apiKeyEnv`, which come from its provider preset). */
+export type BackendDefaults = Pick<BackendConfig, 'headers' | 'timeouts' | 'connections' | 'restart'>;
+
+/** Defaults applied to each entry of `backends[]`. */
+export const BACKEND_DEFAULTS: BackendDefaults = deepFreeze({
+  headers: {},
+  timeouts: {
+    connectMs: 5_000, // ms for TCP + TLS
+    headersMs: 60_000, // ms to first byte; reasoning models think before answering
+    bodyIdleMs: 60_000, // ms of silence allowed between two body chunks
+  },
+  connections: 64, // keep-alive sockets in the backend's undici pool
+  restart: 'permanent',
+} satisfies BackendDefaults);

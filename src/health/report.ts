@@ -1,0 +1,109 @@
+import type { AnyActorRef } from 'xstate';
+import type { BackendContext } from '../../machines/backend.machine.js';
+import { childStatuses, type ChildStatus, type SupervisorContext } from '../../machines/supervisor.machine.js';
+
+export interface TreeNode extends ChildStatus {
+  strategy?: string;
+  restartsInWindow?: number;
+  children?: TreeNode[];
+  /** For the sessions supervisor: how many sessions (not listed one by one). */
+  count?: number;
+}
+
+export interface BackendHealth {
+  id: string;
+  provider: string;
+  /** `serving`, `disabled` (with the reason), or `restarting` (its actor is down). */
+  state: 'serving' | 'disabled' | 'restarting';
+  disabledReason?: string;
+  inFlight: number;
+  succeeded: number;
+  failed: number;
+  latencyEwmaMs: number | null;
+  lastErrorCode: string | null;
+  restarts: number;
+  models: string[];
+}
+
+export interface HealthReport {
+  /** `ok`: every part up and a backend serving; `degraded`: answering, but something is down; `draining`: shutting down. */
+  status: 'ok' | 'degraded' | 'draining';
+  live: boolean;
+  ready: boolean;
+  uptimeMs: number;
+  inFlight: number;
+  sessions: number;
+  tree: TreeNode[];
+  backends: BackendHealth[];
+  problems: string[];
+}
+
+type Snapshot = { status: string; value?: unknown; context?: unknown; children?: Record<string, AnyActorRef | undefined>; machine?: { id?: string } };
+
+function isSupervisor(snapshot: Snapshot | undefined): snapshot is Snapshot & { context: SupervisorContext } {
+  return snapshot?.machine?.id === 'supervisor';
+}
+
+function walk(ref: AnyActorRef): TreeNode[] {
+  const snapshot = ref.getSnapshot() as Snapshot;
+  if (!isSupervisor(snapshot)) return [];
+  return childStatuses(snapshot.context).map((status) => {
+    const child = snapshot.children?.[status.id];
+    const childSnapshot = child?.getSnapshot() as Snapshot | undefined;
+    if (!isSupervisor(childSnapshot)) return status;
+    const node: TreeNode = { ...status, strategy: childSnapshot.context.strategy, restartsInWindow: childSnapshot.context.restartsInWindow };
+    if (status.id === 'sessions') node.count = childSnapshot.context.specs.length;
+    else if (child) node.children = walk(child);
+    return node;
+  });
+}
+
+/** Reads the live tree (no upstream call, no I/O): cheap enough for a load balancer to poll. */
+export function healthReport(root: AnyActorRef, options: { startedAt: number; inFlight: number; draining: boolean; now?: number }): HealthReport {
+  const tree = walk(root);
+  const problems: string[] = [];
+  for (const node of tree) if (node.state !== 'running') problems.push(`${node.id} is restarting (last exit: ${node.lastExit ?? 'unknown'})`);
+
+  const backendsNode = tree.find((n) => n.id === 'backends');
+  const backendsRef = (root.getSnapshot() as Snapshot).children?.backends;
+  const backendChildren = (backendsRef?.getSnapshot() as Snapshot | undefined)?.children ?? {};
+  const backends: BackendHealth[] = (backendsNode?.children ?? []).map((node) => {
+    const snapshot = backendChildren[node.id]?.getSnapshot() as (Snapshot & { context: BackendContext }) | undefined;
+    const context = snapshot?.status === 'active' ? snapshot.context : undefined;
+    const state: BackendHealth['state'] = !context ? 'restarting' : context.disabledReason !== undefined ? 'disabled' : 'serving';
+    const health: BackendHealth = {
+      id: node.id,
+      provider: context?.provider ?? 'unknown',
+      state,
+      inFlight: context?.inFlight ?? 0,
+      succeeded: context?.succeeded ?? 0,
+      failed: context?.failed ?? 0,
+      latencyEwmaMs: context?.latencyEwmaMs ?? null,
+      lastErrorCode: context?.lastErrorCode ?? null,
+      restarts: node.restarts,
+      models: context?.models ?? [],
+    };
+    if (context?.disabledReason !== undefined) {
+      health.disabledReason = context.disabledReason;
+      problems.push(`backend ${node.id} is disabled: ${context.disabledReason}`);
+    } else if (state === 'restarting') problems.push(`backend ${node.id} is restarting`);
+    return health;
+  });
+  const serving = backends.some((b) => b.state === 'serving');
+  if (backends.length === 0) problems.push('no backend is configured: add one to `backends` in supervisor.config.json');
+  else if (!serving) problems.push('no backend is serving');
+
+  const sessions = tree.find((n) => n.id === 'sessions')?.count ?? 0;
+  const status: HealthReport['status'] = options.draining ? 'draining' : problems.length === 0 ? 'ok' : 'degraded';
+  return {
+    status,
+    live: true,
+    ready: !options.draining && serving,
+    uptimeMs: (options.now ?? Date.now()) - options.startedAt,
+    inFlight: options.inFlight,
+    sessions,
+    tree,
+    backends,
+    problems,
+  };
+}

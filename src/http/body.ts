@@ -1,0 +1,51 @@
+import type { IncomingMessage } from 'node:http';
+import { OptimizerError } from '../errors/registry.js';
+
+/**
+ * Reads a JSON request body of at most `limit` bytes. Refuses early on a
+ * `content-length` over the limit, and stops reading once the limit is passed.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'];
+  if (type !== undefined && !type.includes('json')) {
+    req.resume();
+    return Promise.reject(new OptimizerError('UNSUPPORTED_MEDIA_TYPE', `Send the body as application/json, not ${type}.`));
+  }
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > limit) return;
+      const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+      if (text.trim() === '') {
+        reject(new OptimizerError('INVALID_JSON', 'The request body is empty; send a JSON object.'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch (error) {
+        reject(new OptimizerError('INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`));
+      }
+    });
+    req.on('error', (error) => reject(new OptimizerError('INVALID_REQUEST', `The request body could not be read: ${error.message}`)));
+  });
+}
+
+function tooLarge(limit: number): OptimizerError {
+  return new OptimizerError('BODY_TOO_LARGE', `The request body is larger than ${limit} bytes (server.maxBodyBytes).`);
+}

@@ -1,0 +1,270 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AnyActorRef } from 'xstate';
+import type { OptimizerSystem } from '../../actors/system.js';
+import type { OptimizerConfig } from '../config/types.js';
+import { OptimizerError, toOptimizerError } from '../errors/registry.js';
+import { Gateway } from '../gateway/gateway.js';
+import { nextRequestId } from '../gateway/request-id.js';
+import type { Endpoint, RequestHints } from '../gateway/types.js';
+import { validateRequestBody } from '../gateway/validate.js';
+import { healthReport } from '../health/report.js';
+import type { AgentDirectory } from '../identity/agents.js';
+import { bearer } from '../identity/agents.js';
+import type { Logger } from '../log/logger.js';
+import type { RoutingTable } from '../routing/table.js';
+import type { EventBus } from '../telemetry/event-bus.js';
+import { WsConnection } from '../ws/connection.js';
+import { readJsonBody } from './body.js';
+import { sendHttpError } from './error-response.js';
+import { HttpResponder } from './http-responder.js';
+import { modelList } from './models.js';
+
+export interface FrontDoorDeps {
+  system: OptimizerSystem;
+  /** The root supervisor, for /health. */
+  root: () => AnyActorRef | undefined;
+  config: OptimizerConfig;
+  logger: Logger;
+  bus: EventBus;
+  directory: AgentDirectory;
+  table: RoutingTable;
+  /** The admin key (from `admin.keyEnv`), if one is set. */
+  adminKey: string | undefined;
+  startedAt: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
+
+/** Paths accepted with or without the `/v1` prefix (and Goose's custom `/openai` base path). */
+function apiPaths(suffix: string): string[] {
+  return [`/v1${suffix}`, suffix, `/openai${suffix}`, `/openai/v1${suffix}`];
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/**
+ * The front door: one HTTP server on one port for the OpenAI-compatible API, health
+ * and admin, with the WebSocket door (`/v1/ws`) on the same port.
+ */
+export class FrontDoor {
+  readonly gateway: Gateway;
+  readonly #server: Server;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Set<WsConnection>();
+  readonly #routes = new Map<string, Partial<Record<string, Handler>>>();
+  #draining = false;
+
+  constructor(private readonly deps: FrontDoorDeps) {
+    const { config } = deps;
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus });
+    this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
+      this.#onRequest(req, res),
+    );
+    this.#server.headersTimeout = Math.min(config.server.requestTimeoutMs, 60_000);
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: config.sessions.maxFrameBytes, clientTracking: true });
+    this.#server.on('upgrade', (req, socket, head) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/v1/ws' || this.#draining) {
+        socket.end(this.#draining ? 'HTTP/1.1 503 Service Unavailable\r\n\r\n' : 'HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onWebSocket(ws));
+    });
+    this.#server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+
+    const completion = (endpoint: Endpoint): Handler => (req, res) => this.#completion(req, res, endpoint);
+    for (const p of apiPaths('/chat/completions')) this.#routes.set(p, { POST: completion('chat.completions') });
+    for (const p of apiPaths('/embeddings')) this.#routes.set(p, { POST: completion('embeddings') });
+    for (const p of apiPaths('/models')) this.#routes.set(p, { GET: (_req, res) => sendJson(res, 200, modelList(deps.table)) });
+    this.#routes.set('/health', { GET: (_req, res) => this.#health(res) });
+    this.#routes.set('/admin/actors', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().tree)) });
+    this.#routes.set('/admin/backends', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().backends)) });
+  }
+
+  /** Starts listening on `server.host`:`server.port` (0 = any free port). */
+  listen(): Promise<AddressInfo> {
+    const { host, port } = this.deps.config.server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Fails with the server's error once listening (for the actor wrapping it). */
+  onFatal(listener: (error: Error) => void): void {
+    this.#server.on('error', listener);
+  }
+
+  health() {
+    const root = this.deps.root();
+    if (!root) throw new OptimizerError('INTERNAL', 'The supervision tree is not running.');
+    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining });
+  }
+
+  /**
+   * Graceful stop: refuse new work, let what is in flight finish for up to `graceMs`,
+   * then close WebSocket sessions with 1001 (going away) and cut what is left.
+   */
+  async drain(graceMs: number): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#server.close();
+    this.#server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.gateway.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.close();
+  }
+
+  /** Closes everything now (idempotent). */
+  close(): void {
+    this.#draining = true;
+    for (const ws of this.#wss.clients) ws.close(1001, 'optimizer shutting down');
+    this.#wss.close();
+    this.#server.close();
+    this.#server.closeAllConnections();
+    // Sockets that ignore the close frame are cut shortly after.
+    setTimeout(() => {
+      for (const ws of this.#wss.clients) ws.terminate();
+    }, 1000).unref();
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const methods = this.#routes.get(path);
+    if (!methods) {
+      if (path.startsWith('/admin/actors/') && path.endsWith('/crash')) {
+        if (req.method !== 'POST') return this.#methodNotAllowed(req, res, path, ['POST']);
+        return void this.#admin(req, res, () => this.#crash(res, decodeURIComponent(path.slice('/admin/actors/'.length, -'/crash'.length))));
+      }
+      req.resume();
+      return sendHttpError(res, new OptimizerError('NOT_FOUND', `No route for ${req.method} ${path}.`));
+    }
+    const handler = methods[req.method ?? 'GET'];
+    if (!handler) return this.#methodNotAllowed(req, res, path, Object.keys(methods));
+    if (this.#draining && path !== '/health') {
+      req.resume();
+      return sendHttpError(res, new OptimizerError('SHUTTING_DOWN', 'The optimizer is shutting down; retry on another instance.'), undefined, { connection: 'close' });
+    }
+    const result = handler(req, res, path);
+    if (result) result.catch((error: unknown) => this.#fail(res, error));
+  }
+
+  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, path: string, allowed: string[]): void {
+    req.resume();
+    const message = `${req.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`;
+    sendHttpError(res, new OptimizerError('METHOD_NOT_ALLOWED', message), undefined, { allow: allowed.join(', ') });
+  }
+
+  #fail(res: ServerResponse, error: unknown, requestId?: string): void {
+    const failure = toOptimizerError(error);
+    if (failure.code === 'INTERNAL') this.deps.logger.error({ err: error, requestId }, 'request handling failed');
+    sendHttpError(res, failure, requestId);
+  }
+
+  async #completion(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint): Promise<void> {
+    const requestId = nextRequestId();
+    const { config, directory } = this.deps;
+    let body: Record<string, unknown>;
+    let identity;
+    try {
+      // Check the key before reading a body we may not want.
+      if (directory.enforced) identity = directory.byKey(bearer(header(req, 'authorization')));
+      body = validateRequestBody(endpoint, await readJsonBody(req, config.server.maxBodyBytes));
+      identity ??= directory.fromHttp(undefined, header(req, 'x-agent-id'), header(req, 'x-agent-type'), body);
+    } catch (error) {
+      return this.#fail(res, error, requestId);
+    }
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const hints: RequestHints = {};
+    const backend = header(req, 'x-backend');
+    if (backend !== undefined) hints.backend = backend;
+    const taskType = header(req, 'x-task-type');
+    if (taskType !== undefined) hints.taskType = taskType;
+    const priority = Number(header(req, 'x-priority'));
+    if (Number.isFinite(priority) && header(req, 'x-priority') !== undefined) hints.priority = priority;
+    const cacheControl = header(req, 'cache-control');
+    if (cacheControl !== undefined) hints.cacheControl = cacheControl;
+
+    await this.gateway.handle(
+      {
+        requestId,
+        agentId: identity.agentId,
+        agentType: identity.agentType,
+        endpoint,
+        body,
+        stream: endpoint === 'chat.completions' && body.stream === true,
+        hints,
+        signal: controller.signal,
+      },
+      new HttpResponder(res, requestId),
+    );
+  }
+
+  #health(res: ServerResponse): void {
+    const report = this.health();
+    sendJson(res, report.status === 'draining' ? 503 : 200, report);
+  }
+
+  #admin(req: IncomingMessage, res: ServerResponse, handle: () => void): void {
+    req.resume();
+    const { adminKey } = this.deps;
+    const allowed = adminKey !== undefined ? bearer(header(req, 'authorization')) === adminKey : isLoopback(req.socket.remoteAddress);
+    if (!allowed) {
+      return sendHttpError(res, new OptimizerError('ADMIN_FORBIDDEN', adminKey !== undefined ? 'Send the admin key as `Authorization: Bearer <key>`.' : 'Admin endpoints answer loopback clients only unless `admin.keyEnv` is set.'));
+    }
+    handle();
+  }
+
+  #crash(res: ServerResponse, systemId: string): void {
+    if (!this.deps.config.admin.allowFaultInjection) {
+      return sendHttpError(res, new OptimizerError('FAULT_INJECTION_DISABLED', 'Set `admin.allowFaultInjection: true` to crash actors on purpose.'));
+    }
+    const ref = this.deps.system.get(systemId) as AnyActorRef | undefined;
+    if (!ref || ref.getSnapshot().status !== 'active') {
+      return sendHttpError(res, new OptimizerError('NOT_FOUND', `No running actor '${systemId}'.`));
+    }
+    ref.send({ type: 'debug.crash' });
+    sendJson(res, 202, { crashed: systemId });
+  }
+
+  #onWebSocket(ws: WebSocket): void {
+    const connection = new WsConnection(ws, {
+      system: this.deps.system,
+      config: this.deps.config,
+      gateway: this.gateway,
+      directory: this.deps.directory,
+      bus: this.deps.bus,
+      logger: this.deps.logger,
+    });
+    this.#connections.add(connection);
+    ws.on('close', () => this.#connections.delete(connection));
+  }
+}

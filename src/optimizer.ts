@@ -1,0 +1,109 @@
+import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
+import { rootSupervisorInput } from '../actors/tree.js';
+import type { Runtime } from '../actors/runtime.js';
+import { supervisorMachine } from '../machines/supervisor.machine.js';
+import type { OptimizerConfig } from './config/types.js';
+import type { HealthReport } from './health/report.js';
+import { AgentDirectory } from './identity/agents.js';
+import type { Logger } from './log/logger.js';
+import { buildRoutingTable } from './routing/table.js';
+import { openStore } from './store/open-store.js';
+import { EventBus } from './telemetry/event-bus.js';
+
+export interface StartOptions {
+  config: OptimizerConfig;
+  logger: Logger;
+  /** Where backend and agent keys are read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** An XState inspection observer (the Stately inspector), if any. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+/** A running optimizer. */
+export interface Optimizer {
+  /** The port the front door listens on (the real one when configured as 0). */
+  readonly port: number;
+  /** `http://host:port` of the front door. */
+  readonly url: string;
+  readonly root: AnyActorRef;
+  readonly runtime: Runtime;
+  health(): HealthReport;
+  /** Graceful stop: drain the front door, then stop the tree, last child first. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves with the root's error if the tree gives up (the process should exit non-zero). */
+  readonly failed: Promise<Error>;
+}
+
+/**
+ * Starts the supervision tree and resolves once the front door listens. Rejects when
+ * the store cannot be opened (naming its path) or the tree fails while starting.
+ */
+export async function startOptimizer(options: StartOptions): Promise<Optimizer> {
+  const { config, logger } = options;
+  const env = options.env ?? process.env;
+
+  // Fail the start with a clear message rather than through a restart loop.
+  await openStore(config.store).close();
+
+  const directory = new AgentDirectory(config.agents, env);
+  if (directory.missingKeys.length > 0) logger.warn({ agents: directory.missingKeys }, 'agents without a key in their keyEnv cannot connect');
+
+  let listening: ((port: number) => void) | undefined;
+  const firstListen = new Promise<number>((resolve) => (listening = resolve));
+  const runtime: Runtime = {
+    config,
+    logger,
+    bus: new EventBus(),
+    env,
+    directory,
+    table: buildRoutingTable(config),
+    startedAt: Date.now(),
+    root: undefined,
+    store: undefined,
+    frontDoor: undefined,
+    onListening: (port) => listening?.(port),
+  };
+
+  const root = createActor(supervisorMachine, {
+    input: rootSupervisorInput(runtime),
+    systemId: 'root',
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  let rejectFailed: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => (rejectFailed = resolve));
+  root.subscribe({
+    error: (error) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      logger.fatal({ err: failure }, 'the supervision tree gave up');
+      rejectFailed(failure);
+    },
+  });
+  runtime.root = root;
+  root.start();
+
+  const port = await Promise.race([firstListen, failed.then((error) => Promise.reject(error))]);
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await runtime.frontDoor?.drain(config.server.shutdownGraceMs);
+      if (root.getSnapshot().status === 'active') root.send({ type: 'supervisor.stop' });
+      root.stop();
+      // Let the store finish closing (its cleanup runs on stop).
+      await new Promise((resolve) => setImmediate(resolve));
+    })());
+
+  return {
+    port,
+    url: `http://${host}:${port}`,
+    root,
+    runtime,
+    health: () => {
+      if (!runtime.frontDoor) throw new Error('the front door is not running');
+      return runtime.frontDoor.health();
+    },
+    stop,
+    failed,
+  };
+}

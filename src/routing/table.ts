@@ -1,0 +1,112 @@
+import type { OptimizerConfig } from '../config/types.js';
+import { OptimizerError } from '../errors/registry.js';
+
+/** Where a request goes: a backend and the model name as that backend knows it. */
+export interface RouteTarget {
+  backendId: string;
+  /** The provider's own model id, sent upstream. */
+  model: string;
+  /** `backendId/model`, the name clients may use. */
+  name: string;
+}
+
+/** Why the router chose a target (sent back as `x-route-reason`). */
+export type RouteReason = 'explicit' | 'alias' | 'model' | 'default' | 'pinned';
+
+export interface Route {
+  target: RouteTarget;
+  reason: RouteReason;
+}
+
+export interface RouteQuery {
+  /** The request's `model` field; undefined or `auto` take the default route. */
+  model: string | undefined;
+  /** The `x-backend` header: use this backend. */
+  pinnedBackend: string | undefined;
+}
+
+/** Everything the router needs to resolve a model name, precomputed from config. */
+export interface RoutingTable {
+  /** `backendId/model` → target. */
+  byName: ReadonlyMap<string, RouteTarget>;
+  /** alias → target. */
+  aliases: ReadonlyMap<string, RouteTarget>;
+  /** bare provider model id → the backends serving it, in config order. */
+  byModel: ReadonlyMap<string, readonly RouteTarget[]>;
+  /** backend id → its models, in config order. */
+  backends: ReadonlyMap<string, readonly RouteTarget[]>;
+  defaultTarget: RouteTarget | undefined;
+}
+
+export function buildRoutingTable(config: Pick<OptimizerConfig, 'backends' | 'routing'>): RoutingTable {
+  const byName = new Map<string, RouteTarget>();
+  const byModel = new Map<string, RouteTarget[]>();
+  const backends = new Map<string, RouteTarget[]>();
+  for (const backend of config.backends) {
+    const targets: RouteTarget[] = [];
+    for (const model of backend.models) {
+      const target: RouteTarget = { backendId: backend.id, model, name: `${backend.id}/${model}` };
+      targets.push(target);
+      byName.set(target.name, target);
+      const same = byModel.get(model);
+      if (same) same.push(target);
+      else byModel.set(model, [target]);
+    }
+    backends.set(backend.id, targets);
+  }
+  const aliases = new Map<string, RouteTarget>();
+  for (const [alias, name] of Object.entries(config.routing.aliases)) {
+    const target = byName.get(name);
+    if (target) aliases.set(alias, target);
+  }
+  const configuredDefault = config.routing.defaultModel;
+  const defaultTarget = configuredDefault
+    ? (aliases.get(configuredDefault) ?? byName.get(configuredDefault))
+    : [...byName.values()][0];
+  return { byName, aliases, byModel, backends, defaultTarget };
+}
+
+/** Resolves a request's model (and optional pinned backend) to a target, or throws a 404/503. */
+export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
+  const { model, pinnedBackend } = query;
+  if (pinnedBackend !== undefined && !table.backends.has(pinnedBackend)) {
+    throw new OptimizerError('BACKEND_NOT_FOUND', `No backend named '${pinnedBackend}' is configured.`, { details: { backend: pinnedBackend } });
+  }
+
+  let route: Route | undefined;
+  if (model === undefined || model === '' || model === 'auto') {
+    if (pinnedBackend !== undefined) {
+      const first = table.backends.get(pinnedBackend)?.[0];
+      if (first) return { target: first, reason: 'pinned' };
+    }
+    if (!table.defaultTarget) throw new OptimizerError('NO_BACKENDS', 'No backend is configured: add one to `backends` in supervisor.config.json.');
+    route = { target: table.defaultTarget, reason: 'default' };
+  } else {
+    const explicit = table.byName.get(model);
+    const alias = explicit ? undefined : table.aliases.get(model);
+    const bare = explicit || alias ? undefined : table.byModel.get(model);
+    if (explicit) route = { target: explicit, reason: 'explicit' };
+    else if (alias) route = { target: alias, reason: 'alias' };
+    else if (bare?.[0]) {
+      const onPinned = pinnedBackend === undefined ? undefined : bare.find((t) => t.backendId === pinnedBackend);
+      route = onPinned ? { target: onPinned, reason: 'pinned' } : { target: bare[0], reason: 'model' };
+    }
+  }
+  if (!route) {
+    throw new OptimizerError('MODEL_NOT_FOUND', `The model '${model}' does not exist: use a configured 'backend/model', an alias, or 'auto'.`, {
+      param: 'model',
+      details: { model },
+    });
+  }
+  if (pinnedBackend !== undefined && route.target.backendId !== pinnedBackend) {
+    const onPinned = table.byName.get(`${pinnedBackend}/${route.target.model}`);
+    if (!onPinned) {
+      throw new OptimizerError('MODEL_NOT_FOUND', `Backend '${pinnedBackend}' does not serve the model '${model}'.`, {
+        param: 'model',
+        details: { model, backend: pinnedBackend },
+      });
+    }
+    return { target: onPinned, reason: 'pinned' };
+  }
+  return route;
+}

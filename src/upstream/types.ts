@@ -1,0 +1,47 @@
+import type { Readable } from 'node:stream';
+import type { BackendConfig } from '../config/types.js';
+import type { OptimizerError } from '../errors/registry.js';
+import type { Secret } from '../config/secret.js';
+
+/** One HTTP call to a backend, as handed to its backend actor. */
+export interface UpstreamCall {
+  method: 'GET' | 'POST';
+  /** Path below the backend's base URL, e.g. `/chat/completions`. */
+  path: string;
+  /** JSON text, already adapted for the provider. */
+  body?: string;
+  /** Aborts the call when the client cancels or disconnects. */
+  signal?: AbortSignal;
+  /** Whether the answer is an SSE stream (affects only bookkeeping and timeouts). */
+  stream: boolean;
+  resolve(response: UpstreamResponse): void;
+  reject(error: OptimizerError): void;
+}
+
+/** The backend's answer: status and headers are in, the body is still arriving. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body as it arrives; errors with an OptimizerError if the call fails midway. */
+  body: Readable;
+  /** Id of the backend that answered. */
+  backendId: string;
+}
+
+/** Input of a backend actor and of its transport. */
+export interface BackendInput {
+  backend: BackendConfig;
+  /** Resolved from `backend.apiKeyEnv`; serialises as `[redacted]`. */
+  apiKey: Secret | undefined;
+  /** Set when the backend cannot be used (e.g. its key's env var is unset): calls fail fast with this reason. */
+  disabledReason?: string;
+}
+
+/** What a transport reports back to its backend actor when a call is over. */
+export interface CallSettled {
+  type: 'backend.settled';
+  ok: boolean;
+  status: number;
+  latencyMs: number;
+  errorCode?: string;
+}

@@ -1,0 +1,17 @@
+import type { OptimizerError } from '../errors/registry.js';
+
+/** The `error` frame's payload. */
+export interface ErrorFrame {
+  type: 'error';
+  id?: string;
+  error: { code: string; message: string; type: string; status: number; param?: string; retryAfterMs?: number };
+}
+
+/** The one place that turns an error into a WebSocket `error` frame. */
+export function errorFrame(error: OptimizerError, id?: string): ErrorFrame {
+  const frame: ErrorFrame = { type: 'error', error: { code: error.code, message: error.message, type: error.type, status: error.status } };
+  if (id !== undefined) frame.id = id;
+  if (error.param !== undefined) frame.error.param = error.param;
+  if (error.retryAfterMs !== undefined) frame.error.retryAfterMs = error.retryAfterMs;
+  return frame;
+}

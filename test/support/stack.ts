@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log/logger.js';
+import { startOpenAIUpstream, type OpenAIUpstream, type UpstreamOptions } from '../../src/loopback/openai-upstream.js';
+import { startOptimizer, type Optimizer } from '../../src/optimizer.js';
+
+export interface Stack {
+  optimizer: Optimizer;
+  upstreams: Record<string, OpenAIUpstream>;
+  /** Every log line the optimizer wrote. */
+  logs: string[];
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Loopback upstreams by backend id (each becomes an `openai-compatible` backend). */
+  upstreams?: Record<string, UpstreamOptions & { models?: string[]; apiKeyEnv?: string }>;
+  /** Extra config merged over the generated one (top-level keys replace). */
+  config?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
+}
+
+/**
+ * Starts real loopback upstreams and the real optimizer on port 0, configured through a
+ * real config file (so it is validated like in production), logging into memory.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const upstreams: Record<string, OpenAIUpstream> = {};
+  const backends = [];
+  for (const [id, upstreamOptions] of Object.entries(options.upstreams ?? { main: {} })) {
+    const upstream = await startOpenAIUpstream(upstreamOptions);
+    upstreams[id] = upstream;
+    const backend: Record<string, unknown> = {
+      id,
+      provider: 'openai-compatible',
+      baseUrl: upstream.url,
+      models: upstreamOptions.models ?? ['test-model'],
+      timeouts: { connectMs: 2000, headersMs: 5000, bodyIdleMs: 5000 },
+    };
+    if (upstreamOptions.apiKeyEnv) backend.apiKeyEnv = upstreamOptions.apiKeyEnv;
+    backends.push(backend);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'optimizer-test-'));
+  const dataDir = options.dataDir ?? join(dir, 'data');
+  const file = join(dir, 'supervisor.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      server: { port: 0, shutdownGraceMs: 2000 },
+      log: { level: 'debug' },
+      backends,
+      supervision: { backoff: { initialMs: 20, maxMs: 200 } },
+      ...options.config,
+    }),
+  );
+  const env = options.env ?? {};
+  const config = loadConfig({ configPath: file, dataDir }, env);
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const logger = createLogger({ level: config.log.level, destination });
+  const optimizer = await startOptimizer({ config, logger, env });
+  return {
+    optimizer,
+    upstreams,
+    logs,
+    dataDir,
+    async close() {
+      await optimizer.stop();
+      await Promise.all(Object.values(upstreams).map((u) => u.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
