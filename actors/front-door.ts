@@ -26,7 +26,8 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     frontDoor.onFatal(reject);
   });
   try {
-    const address = await frontDoor.listen();
+    const address = await frontDoor.listen(runtime.boundPort);
+    runtime.boundPort = address.port;
     runtime.frontDoor = frontDoor;
     runtime.logger.info({ event: 'server.listening', host: address.address, port: address.port }, `optimizer listening on http://${address.address}:${address.port}`);
     runtime.onListening(address.port);

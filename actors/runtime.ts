@@ -28,4 +28,6 @@ export interface Runtime {
   frontDoor: FrontDoor | undefined;
   /** Called each time a front door starts listening (again, after a restart). */
   onListening: (port: number) => void;
+  /** The port the first front door bound; a restarted front door binds it again (so `port: 0` picks once). */
+  boundPort: number | undefined;
 }

@@ -62,6 +62,7 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     store: undefined,
     frontDoor: undefined,
     onListening: (port) => listening?.(port),
+    boundPort: undefined,
   };
 
   const root = createActor(supervisorMachine, {

@@ -99,9 +99,9 @@ export class FrontDoor {
     this.#routes.set('/admin/backends', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().backends)) });
   }
 
-  /** Starts listening on `server.host`:`server.port` (0 = any free port). */
-  listen(): Promise<AddressInfo> {
-    const { host, port } = this.deps.config.server;
+  /** Starts listening on `server.host`:`port` (default `server.port`; 0 = any free port). */
+  listen(port = this.deps.config.server.port): Promise<AddressInfo> {
+    const { host } = this.deps.config.server;
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.#server.once('error', onError);

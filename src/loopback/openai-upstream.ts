@@ -125,6 +125,8 @@ export interface OpenAIUpstream {
   readonly requests: RecordedRequest[];
   /** Sockets currently open. */
   readonly openConnections: number;
+  /** Requests whose client went away before the answer was complete (cancelled or timed out by the caller). */
+  readonly abandoned: number;
   /** Appends behaviours to the queue: the next routed requests take them in order, then the default. */
   script(behaviours: Behaviour[]): void;
   /** Behaviour for requests when the queue is empty. */
@@ -885,10 +887,14 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
     else embeddings(res, body, b);
   }
 
+  let abandoned = 0;
   const server = createServer((req, res) => {
     calls++;
     req.on('error', noop);
     res.on('error', noop);
+    res.on('close', () => {
+      if (!res.writableFinished && !closing) abandoned++;
+    });
     let first: Buffer | undefined;
     let more: Buffer[] | undefined;
     req.on('data', (chunk: Buffer) => {
@@ -928,6 +934,9 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
         },
         get openConnections() {
           return sockets.size;
+        },
+        get abandoned() {
+          return abandoned;
         },
         script(behaviours: Behaviour[]): void {
           behaviours.forEach((b, i) => checkBehaviour(b, `script()[${i}]`));

@@ -1,0 +1,97 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HealthReport } from '../../src/health/report.js';
+import { eventually, startStack, type Stack } from '../support/stack.js';
+
+describe('supervision while serving', () => {
+  let stack: Stack;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      upstreams: { main: {} },
+      config: { admin: { allowFaultInjection: true } },
+    });
+    client = new OpenAI({ baseURL: `${stack.optimizer.url}/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+  afterAll(() => stack.close());
+
+  const ask = (content: string) => client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content }] });
+  const health = async () => (await (await fetch(`${stack.optimizer.url}/health`)).json()) as HealthReport;
+
+  it('reports the tree and each backend on /health without calling upstream', async () => {
+    const calls = stack.upstreams.main!.calls;
+    const report = await health();
+    expect(report.status).toBe('ok');
+    expect(report.tree.map((n) => n.id)).toEqual(['store', 'telemetry', 'backends', 'router', 'sessions', 'frontDoor']);
+    expect(report.backends).toEqual([expect.objectContaining({ id: 'main', state: 'serving', restarts: 0 })]);
+    expect(stack.upstreams.main!.calls).toBe(calls);
+  });
+
+  it('restarts a crashed backend actor; in-flight calls fail instead of hanging; the optimizer keeps answering', async () => {
+    expect((await ask('before')).choices[0]?.message.content).toBe('echo: before');
+
+    // A call in flight when the actor dies.
+    const upstream = stack.upstreams.main!;
+    upstream.script([{ kind: 'hang' }]);
+    const callsBefore = upstream.calls;
+    const inFlight = ask('in flight').catch((e: unknown) => e);
+    await eventually(() => upstream.calls > callsBefore, 2000, 'the call to reach the upstream');
+
+    const crash = await fetch(`${stack.optimizer.url}/admin/actors/backend:main/crash`, { method: 'POST' });
+    expect(crash.status).toBe(202);
+
+    const failure = (await inFlight) as OpenAI.APIError;
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect(failure.status).toBe(503);
+    expect(failure.code).toBe('BACKEND_UNAVAILABLE');
+
+    await eventually(async () => (await health()).backends[0]?.state === 'serving', 3000, 'the backend to be restarted');
+    const report = await health();
+    expect(report.backends[0]!.restarts).toBe(1);
+    const backendsNode = report.tree.find((n) => n.id === 'backends')!;
+    expect(backendsNode.children?.[0]).toMatchObject({ id: 'main', restarts: 1, state: 'running', lastExit: expect.stringContaining('fault injected') });
+    expect((await ask('after')).choices[0]?.message.content).toBe('echo: after');
+    expect(stack.logs.some((l) => l.includes('"actor.restarted"') && l.includes('backend:main'))).toBe(true);
+  });
+
+  it('restarts the router too (a stateless child) and keeps serving', async () => {
+    await fetch(`${stack.optimizer.url}/admin/actors/router/crash`, { method: 'POST' });
+    await eventually(async () => {
+      try {
+        return (await ask('router back')).choices[0]?.message.content === 'echo: router back';
+      } catch {
+        return false;
+      }
+    }, 3000, 'the router to answer again');
+  });
+
+  it('aborts the upstream call when an HTTP client disconnects', async () => {
+    const upstream = stack.upstreams.main!;
+    upstream.script([{ kind: 'hang' }]);
+    const abandoned = upstream.abandoned;
+    const calls = upstream.calls;
+    const controller = new AbortController();
+    const pending = fetch(`${stack.optimizer.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'main/test-model', messages: [{ role: 'user', content: 'bye' }] }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await eventually(() => upstream.calls > calls, 2000, 'the call to reach the upstream');
+    controller.abort();
+    await pending;
+    await eventually(() => upstream.abandoned === abandoned + 1, 2000, 'the upstream request to be abandoned');
+  });
+
+  it('refuses fault injection unless allowed, and guards admin to loopback', async () => {
+    const other = await startStack({ upstreams: { main: {} } });
+    try {
+      const response = await fetch(`${other.optimizer.url}/admin/actors/backend:main/crash`, { method: 'POST' });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FAULT_INJECTION_DISABLED');
+    } finally {
+      await other.close();
+    }
+  });
+});
