@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HealthReport } from '../../src/health/report.js';
 import { eventually, startStack, type Stack } from '../support/stack.js';
@@ -41,8 +41,8 @@ describe('supervision while serving', () => {
     const crash = await fetch(`${stack.optimizer.url}/admin/actors/backend:main/crash`, { method: 'POST' });
     expect(crash.status).toBe(202);
 
-    const failure = (await inFlight) as OpenAI.APIError;
-    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    const failure = (await inFlight) as APIError;
+    expect(failure).toBeInstanceOf(APIError);
     expect(failure.status).toBe(503);
     expect(failure.code).toBe('BACKEND_UNAVAILABLE');
 
