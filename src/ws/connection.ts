@@ -39,6 +39,8 @@ export class WsConnection {
   readonly #subscriptions = new Map<string, () => void>();
   #encoding: Encoding = 'json';
   #eventsDropped = 0;
+  #alive = true;
+  readonly #heartbeat: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
@@ -47,6 +49,17 @@ export class WsConnection {
     ws.on('message', (data, isBinary) => this.#onMessage(toBuffer(data), isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', () => undefined); // 'close' follows; nothing else to do
+    // Protocol-level keep-alive: a peer that misses a whole interval's pong is dropped.
+    ws.on('pong', () => (this.#alive = true));
+    this.#heartbeat = setInterval(() => {
+      if (!this.#alive) {
+        ws.terminate();
+        return;
+      }
+      this.#alive = false;
+      ws.ping();
+    }, deps.config.sessions.pingIntervalMs);
+    this.#heartbeat.unref();
   }
 
   /** Requests in flight on this session. */
@@ -166,6 +179,7 @@ export class WsConnection {
   }
 
   #onClose(): void {
+    clearInterval(this.#heartbeat);
     for (const controller of this.#inFlight.values()) controller.abort();
     this.#inFlight.clear();
     for (const unsubscribe of this.#subscriptions.values()) unsubscribe();

@@ -136,3 +136,24 @@ describe('WebSocket sessions on /v1/ws', () => {
     await eventually(() => session?.getSnapshot().context.connections === 0, 2000, 'the session to see the close');
   });
 });
+
+describe('WebSocket keep-alive', () => {
+  it('pings every pingIntervalMs and drops a peer that stops answering pongs', async () => {
+    const stack = await startStack({ config: { sessions: { pingIntervalMs: 50 } } });
+    try {
+      const { WebSocket } = await import('ws');
+      const url = `${stack.optimizer.url.replace('http', 'ws')}/v1/ws`;
+      const healthy = new WebSocket(url);
+      const silent = new WebSocket(url, { autoPong: false });
+      let pings = 0;
+      healthy.on('ping', () => pings++);
+      const silentClosed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+      await silentClosed;
+      expect(pings).toBeGreaterThanOrEqual(1);
+      expect(healthy.readyState).toBe(WebSocket.OPEN);
+      healthy.close();
+    } finally {
+      await stack.close();
+    }
+  });
+});
