@@ -121,9 +121,9 @@ export interface OptimizerConfig {
   sessions: {
     /** An HTTP-only agent's session actor stops after this long without requests. */
     idleTimeoutMs: number;
-    /** Upper bound on live session actors; past it the least recently used idle one is stopped. */
+    /** Upper bound on live session actors; past it a new agent gets 503 SESSIONS_EXHAUSTED until idle sessions expire. */
     maxSessions: number;
-    /** WebSocket ping interval; a peer that misses two pongs is dropped. */
+    /** WebSocket ping interval; a peer that has not answered one ping by the next is dropped. */
     pingIntervalMs: number;
     /** Largest WebSocket message accepted, in bytes. */
     maxFrameBytes: number;
