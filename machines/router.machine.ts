@@ -38,7 +38,11 @@ export const routerMachine = setup({
       } catch (error) {
         result = toOptimizerError(error);
       }
-      reply(result);
+      try {
+        reply(result);
+      } catch {
+        // A caller's broken callback must not take the router down.
+      }
       return 'target' in result ? { resolved: context.resolved + 1 } : { notFound: context.notFound + 1 };
     }),
     crash: () => {

@@ -33,7 +33,7 @@ export function validateRequestBody(endpoint: Endpoint, body: unknown): Record<s
     const input = body.input;
     const ok =
       typeof input === 'string' ||
-      (Array.isArray(input) && input.length > 0 && (input.every((i) => typeof i === 'string') || input.every((i) => typeof i === 'number') || input.every((i) => Array.isArray(i))));
+      (Array.isArray(input) && input.length > 0 && (input.every((i) => typeof i === 'string') || input.every((i) => typeof i === 'number') || input.every((i) => Array.isArray(i) && i.length > 0 && i.every((t) => typeof t === 'number'))));
     if (!ok) throw invalid('input', "'input' must be a string, an array of strings, or an array of token arrays.");
     if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
       throw invalid('encoding_format', "'encoding_format' must be 'float' or 'base64'.");

@@ -73,6 +73,16 @@ export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
     throw new OptimizerError('BACKEND_NOT_FOUND', `No backend named '${pinnedBackend}' is configured.`, { details: { backend: pinnedBackend } });
   }
 
+  // A pinned backend's own model id wins, even when it also spells another backend's
+  // `backend/model` name (OpenRouter serves `openai/gpt-4o`; a backend `openai` may serve `gpt-4o`).
+  // (An explicit `pinned/model` name still means that backend's `model`.)
+  if (pinnedBackend !== undefined && model !== undefined) {
+    const explicit = table.byName.get(model);
+    if (explicit?.backendId === pinnedBackend) return { target: explicit, reason: 'explicit' };
+    const own = table.byName.get(`${pinnedBackend}/${model}`);
+    if (own) return { target: own, reason: 'pinned' };
+  }
+
   let route: Route | undefined;
   if (model === undefined || model === '' || model === 'auto') {
     if (pinnedBackend !== undefined) {

@@ -46,7 +46,7 @@ export class EventBus {
   publish(type: string, fields: Record<string, unknown> = {}): void {
     const listeners = this.#listenersFor(type);
     if (listeners.length === 0) return;
-    const event: OptimizerEvent = { type, at: this.now(), ...fields };
+    const event: OptimizerEvent = { ...fields, type, at: this.now() };
     for (const listener of listeners) {
       try {
         listener(event);

@@ -48,6 +48,10 @@ export function upstreamHttpError(
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
   }
+  if (status === 402) {
+    // Out of credits: the optimizer's account, not the caller's request.
+    return new OptimizerError('UPSTREAM_ERROR', `Backend ${backendId} refused for billing (HTTP 402): ${message}`, { details });
+  }
   if (status === 401 || status === 403) {
     return new OptimizerError('UPSTREAM_AUTH_FAILED', `Backend ${backendId} refused the optimizer's credentials (HTTP ${status}): ${message}`, {
       details,

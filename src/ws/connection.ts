@@ -82,7 +82,9 @@ export class WsConnection {
     } catch (error) {
       const failure = toOptimizerError(error);
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: error }, 'websocket frame handling failed');
-      this.#send(errorFrame(failure, 'id' in frame ? frame.id : undefined), encoding);
+      // A refused duplicate is not answered under its id: that id still belongs to the request in flight.
+      const id = 'id' in frame && failure.code !== 'DUPLICATE_REQUEST_ID' ? frame.id : undefined;
+      this.#send(errorFrame(failure, id), encoding);
     }
   }
 
@@ -142,7 +144,9 @@ export class WsConnection {
   #request(frame: Extract<ClientFrame, { type: 'request' }>, encoding: Encoding): void {
     const identity = this.#requireWelcome();
     if (this.#inFlight.has(frame.id)) {
-      throw new OptimizerError('DUPLICATE_REQUEST_ID', `A request with id '${frame.id}' is still in flight on this session.`);
+      throw new OptimizerError('DUPLICATE_REQUEST_ID', `A request with id '${frame.id}' is still in flight on this session; this one was refused.`, {
+        param: 'id',
+      });
     }
     const body = validateRequestBody(frame.endpoint, frame.params);
     const controller = new AbortController();

@@ -107,7 +107,9 @@ describe('WebSocket sessions on /v1/ws', () => {
     stack.upstreams.main!.script([{ kind: 'slow', delayMs: 200 }]);
     client.send({ type: 'request', id: 'dup', params: chat('first') });
     client.send({ type: 'request', id: 'dup', params: chat('second') });
-    expect(await client.next((f) => f.id === 'dup' && f.type === 'error')).toMatchObject({ error: { code: 'DUPLICATE_REQUEST_ID' } });
+    const refused = await client.next((f) => f.type === 'error' && (f.error as { code: string }).code === 'DUPLICATE_REQUEST_ID');
+    expect(refused.id).toBeUndefined(); // the id still belongs to the first request
+    expect(refused).toMatchObject({ error: { param: 'id', message: expect.stringContaining("'dup'") } });
     const first = await client.next((f) => f.id === 'dup' && f.type === 'response');
     expect((first.data as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('echo: first');
     client.close();

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromCallback } from 'xstate';
+import { backendMachine } from '../../machines/backend.machine.js';
+import type { BackendConfig } from '../../src/config/types.js';
+import { Secret } from '../../src/config/secret.js';
+import { OptimizerError } from '../../src/errors/registry.js';
+import type { BackendInput, CallSettled, UpstreamCall } from '../../src/upstream/types.js';
+
+const KEY = 'sk-live-0123456789abcdef';
+
+const groq: BackendConfig = {
+  id: 'groq',
+  provider: 'groq',
+  baseUrl: 'https://api.groq.com/openai/v1',
+  apiKeyEnv: 'GROQ_API_KEY',
+  models: ['llama-3.3-70b-versatile', 'qwen-qwq-32b'],
+  headers: {},
+  timeouts: { connectMs: 1000, headersMs: 5000, bodyIdleMs: 5000 },
+  connections: 4,
+  restart: 'permanent',
+};
+
+/** A transport that records what it is given and settles calls when the test says so. */
+function fakeTransport() {
+  const calls: UpstreamCall[] = [];
+  const inputs: BackendInput[] = [];
+  let stops = 0;
+  let sendBack: ((event: CallSettled) => void) | undefined;
+  const logic = fromCallback<{ type: 'backend.call'; call: UpstreamCall }, BackendInput>(({ input, receive, sendBack: send }) => {
+    inputs.push(input);
+    sendBack = send;
+    receive((event) => void calls.push(event.call));
+    return () => void stops++;
+  });
+  const settle = (result: Omit<CallSettled, 'type'>) => {
+    if (!sendBack) throw new Error('the transport was never started');
+    sendBack({ type: 'backend.settled', ...result });
+  };
+  return { logic, calls, inputs, settle, stops: () => stops };
+}
+
+interface Outcome {
+  resolved: unknown[];
+  rejected: OptimizerError[];
+}
+
+function call(outcome: Outcome, path = '/chat/completions'): UpstreamCall {
+  return {
+    method: 'POST',
+    path,
+    body: '{"model":"llama-3.3-70b-versatile","messages":[]}',
+    stream: false,
+    resolve: (response) => void outcome.resolved.push(response),
+    reject: (error) => void outcome.rejected.push(error),
+  };
+}
+
+function start(input: Partial<BackendInput> = {}) {
+  const transport = fakeTransport();
+  const errors: unknown[] = [];
+  const actor = createActor(backendMachine.provide({ actors: { transport: transport.logic } }), {
+    input: { backend: groq, apiKey: new Secret(KEY), ...input },
+  });
+  actor.subscribe({ error: (e) => void errors.push(e) });
+  actor.start();
+  const outcome: Outcome = { resolved: [], rejected: [] };
+  const send = (path?: string) => actor.send({ type: 'backend.call', call: call(outcome, path) });
+  return { actor, transport, errors, outcome, send, context: () => actor.getSnapshot().context };
+}
+
+describe('backend machine', () => {
+  it('starts serving, with the transport given its input (the key reachable through reveal)', () => {
+    const { actor, transport, context } = start();
+    expect(actor.getSnapshot().value).toBe('serving');
+    expect(transport.inputs).toHaveLength(1);
+    expect(transport.inputs[0]?.backend).toBe(groq);
+    expect(transport.inputs[0]?.apiKey?.reveal()).toBe(KEY);
+    expect(context()).toMatchObject({
+      id: 'groq',
+      provider: 'groq',
+      models: ['llama-3.3-70b-versatile', 'qwen-qwq-32b'],
+      inFlight: 0,
+      succeeded: 0,
+      failed: 0,
+      latencyEwmaMs: undefined,
+      lastErrorCode: undefined,
+      disabledReason: undefined,
+    });
+  });
+
+  it('serves a backend without a key (local providers)', () => {
+    const { actor, transport } = start({ apiKey: undefined });
+    expect(actor.getSnapshot().value).toBe('serving');
+    expect(transport.inputs[0]?.apiKey).toBeUndefined();
+  });
+
+  it('forwards each call to the transport, in order, and counts it in flight', () => {
+    const { transport, send, context } = start();
+    send('/chat/completions');
+    send('/embeddings');
+    expect(transport.calls.map((c) => c.path)).toEqual(['/chat/completions', '/embeddings']);
+    expect(context().inFlight).toBe(2);
+  });
+
+  it('counts a success and starts the latency EWMA at the first latency', () => {
+    const { transport, send, context } = start();
+    send();
+    transport.settle({ ok: true, status: 200, latencyMs: 100 });
+    expect(context()).toMatchObject({ inFlight: 0, succeeded: 1, failed: 0, latencyEwmaMs: 100, lastErrorCode: undefined });
+  });
+
+  it('moves the latency EWMA by α = 0.2 towards each new latency', () => {
+    const { transport, send, context } = start();
+    for (const latencyMs of [100, 200, 50]) {
+      send();
+      transport.settle({ ok: true, status: 200, latencyMs });
+    }
+    // 100 → 100 + 0.2·(200 − 100) = 120 → 120 + 0.2·(50 − 120) = 106
+    expect(context().latencyEwmaMs).toBeCloseTo(106, 10);
+    expect(context().succeeded).toBe(3);
+  });
+
+  it('counts failures with their error code, or HTTP_<status> without one', () => {
+    const { transport, send, context } = start();
+    send();
+    send();
+    send();
+    transport.settle({ ok: false, status: 0, latencyMs: 30, errorCode: 'UPSTREAM_TIMEOUT' });
+    expect(context()).toMatchObject({ inFlight: 2, failed: 1, lastErrorCode: 'UPSTREAM_TIMEOUT' });
+    transport.settle({ ok: false, status: 503, latencyMs: 10 });
+    expect(context()).toMatchObject({ inFlight: 1, failed: 2, lastErrorCode: 'HTTP_503' });
+    // A later success keeps the last error code for /health.
+    transport.settle({ ok: true, status: 200, latencyMs: 20 });
+    expect(context()).toMatchObject({ inFlight: 0, succeeded: 1, failed: 2, lastErrorCode: 'HTTP_503' });
+  });
+
+  it('failures move the latency EWMA too', () => {
+    const { transport, send, context } = start();
+    send();
+    send();
+    transport.settle({ ok: true, status: 200, latencyMs: 100 });
+    transport.settle({ ok: false, status: 500, latencyMs: 600 });
+    expect(context().latencyEwmaMs).toBeCloseTo(200, 10);
+  });
+
+  it('never counts in flight below zero on a stray settle', () => {
+    const { transport, context } = start();
+    transport.settle({ ok: true, status: 200, latencyMs: 5 });
+    expect(context().inFlight).toBe(0);
+  });
+
+  it('the disabled state rejects calls with BACKEND_DISABLED naming the reason, without a transport', () => {
+    const reason = 'the env var GROQ_API_KEY is unset';
+    const { actor, transport, outcome, send, context } = start({ apiKey: undefined, disabledReason: reason });
+    expect(actor.getSnapshot().value).toBe('disabled');
+    expect(transport.inputs).toEqual([]);
+    send();
+    send();
+    expect(outcome.resolved).toEqual([]);
+    expect(outcome.rejected).toHaveLength(2);
+    const error = outcome.rejected[0]!;
+    expect(error).toBeInstanceOf(OptimizerError);
+    expect(error.code).toBe('BACKEND_DISABLED');
+    expect(error.status).toBe(503);
+    expect(error.message).toBe(`Backend groq is disabled: ${reason}`);
+    expect(error.details).toEqual({ backend: 'groq' });
+    expect(context()).toMatchObject({ inFlight: 0, succeeded: 0, failed: 0, disabledReason: reason });
+  });
+
+  it('debug.crash errors the actor', () => {
+    const { actor, errors } = start();
+    actor.send({ type: 'debug.crash' });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(errors).toHaveLength(1);
+    expect(String((errors[0] as Error).message)).toContain('fault injected into backend:groq');
+  });
+
+  it('debug.crash errors a disabled backend too', () => {
+    const { actor } = start({ disabledReason: 'no key' });
+    actor.send({ type: 'debug.crash' });
+    expect(actor.getSnapshot().status).toBe('error');
+  });
+
+  it('stops its transport when it stops', () => {
+    const { actor, transport } = start();
+    actor.stop();
+    expect(transport.stops()).toBe(1);
+  });
+
+  it('never serialises the API key: the snapshot shows [redacted]', () => {
+    const { actor, transport, send } = start();
+    send();
+    transport.settle({ ok: false, status: 401, latencyMs: 12 });
+    const contextJson = JSON.stringify(actor.getSnapshot().context);
+    expect(contextJson).not.toContain(KEY);
+    expect(contextJson).toContain('"apiKey":"[redacted]"');
+    expect(JSON.stringify(actor.getSnapshot())).not.toContain(KEY);
+    expect(JSON.stringify(actor.getPersistedSnapshot())).not.toContain(KEY);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { routerMachine } from '../../machines/router.machine.js';
+import type { BackendConfig } from '../../src/config/types.js';
+import { OptimizerError } from '../../src/errors/registry.js';
+import { buildRoutingTable, type Route, type RouteQuery } from '../../src/routing/table.js';
+
+function backend(id: string, models: string[]): BackendConfig {
+  return {
+    id,
+    provider: 'openai-compatible',
+    baseUrl: `http://${id}.invalid/v1`,
+    models,
+    headers: {},
+    timeouts: { connectMs: 1000, headersMs: 1000, bodyIdleMs: 1000 },
+    connections: 1,
+    restart: 'permanent',
+  };
+}
+
+const table = buildRoutingTable({
+  backends: [backend('groq', ['llama-3.3-70b-versatile']), backend('openrouter', ['meta-llama/llama-3.3-70b'])],
+  routing: { aliases: { fast: 'groq/llama-3.3-70b-versatile' }, defaultModel: '' },
+});
+
+function start(t = table) {
+  const errors: unknown[] = [];
+  const actor = createActor(routerMachine, { input: { table: t } });
+  actor.subscribe({ error: (e) => void errors.push(e) });
+  actor.start();
+  /** Sends router.resolve and returns what the reply callback got before send() returned. */
+  const resolve = (query: RouteQuery): Route | OptimizerError => {
+    const replies: (Route | OptimizerError)[] = [];
+    actor.send({ type: 'router.resolve', query, reply: (result) => void replies.push(result) });
+    expect(replies).toHaveLength(1);
+    return replies[0]!;
+  };
+  return { actor, errors, resolve };
+}
+
+describe('router machine', () => {
+  it('starts with its table and zero counters', () => {
+    const { actor } = start();
+    expect(actor.getSnapshot().context).toEqual({ table, resolved: 0, notFound: 0 });
+  });
+
+  it('replies synchronously with a route', () => {
+    const { resolve } = start();
+    expect(resolve({ model: 'fast', pinnedBackend: undefined })).toEqual({
+      target: { backendId: 'groq', model: 'llama-3.3-70b-versatile', name: 'groq/llama-3.3-70b-versatile' },
+      reason: 'alias',
+    });
+    expect(resolve({ model: 'auto', pinnedBackend: 'openrouter' })).toMatchObject({
+      target: { name: 'openrouter/meta-llama/llama-3.3-70b' },
+      reason: 'pinned',
+    });
+  });
+
+  it('replies with the OptimizerError instead of throwing, and stays up', () => {
+    const { actor, errors, resolve } = start();
+    const notFound = resolve({ model: 'gpt-17', pinnedBackend: undefined });
+    expect(notFound).toBeInstanceOf(OptimizerError);
+    expect((notFound as OptimizerError).code).toBe('MODEL_NOT_FOUND');
+    expect((notFound as OptimizerError).param).toBe('model');
+    const noBackend = resolve({ model: 'auto', pinnedBackend: 'mistral' });
+    expect((noBackend as OptimizerError).code).toBe('BACKEND_NOT_FOUND');
+    expect(actor.getSnapshot().status).toBe('active');
+    expect(errors).toEqual([]);
+  });
+
+  it('answers NO_BACKENDS with an empty table', () => {
+    const empty = buildRoutingTable({ backends: [], routing: { aliases: {}, defaultModel: '' } });
+    const { resolve } = start(empty);
+    expect((resolve({ model: undefined, pinnedBackend: undefined }) as OptimizerError).code).toBe('NO_BACKENDS');
+  });
+
+  it('counts resolved routes and failures', () => {
+    const { actor, resolve } = start();
+    resolve({ model: 'fast', pinnedBackend: undefined });
+    resolve({ model: 'llama-3.3-70b-versatile', pinnedBackend: undefined });
+    resolve({ model: 'nope', pinnedBackend: undefined });
+    resolve({ model: 'fast', pinnedBackend: 'nope' });
+    resolve({ model: undefined, pinnedBackend: undefined });
+    expect(actor.getSnapshot().context).toMatchObject({ resolved: 3, notFound: 2 });
+  });
+
+  it('debug.crash errors the actor', () => {
+    const { actor, errors } = start();
+    actor.send({ type: 'debug.crash' });
+    expect(actor.getSnapshot().status).toBe('error');
+    expect(String((errors[0] as Error).message)).toContain('fault injected into router');
+  });
+});
