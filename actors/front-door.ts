@@ -13,6 +13,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
   const frontDoor = new FrontDoor({
     system,
     root: () => runtime.root,
+    store: () => runtime.store,
     config: runtime.config,
     logger: runtime.logger,
     bus: runtime.bus,

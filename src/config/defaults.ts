@@ -25,7 +25,7 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
     path: './data', // relative to the working directory
     mapSizeBytes: 2 * GiB, // bytes of LMDB address space (sparse; not allocated up front)
   },
-  cache: { enabled: true, ttlMs: 3_600_000 /* 1 h */, maxEntries: 100_000 },
+  cache: { enabled: true, ttlMs: 3_600_000 /* 1 h */, maxEntries: 100_000, optIn: { agents: [], models: [] } },
   dedupe: { enabled: true, windowMs: 5_000 /* ms after completion a duplicate still joins */ },
   limits: {
     global: { requestsPerMinute: 300 },

@@ -84,6 +84,8 @@ export interface AgentConfig {
   keyEnv: string;
   /** Free-form agent type (used later as a routing hint), e.g. "coder". */
   type?: string;
+  /** The agent's tenant: the cache and the dedupe are shared within a tenant, never across. Default `default`. */
+  tenant?: string;
   limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
 }
 
@@ -108,7 +110,15 @@ export interface OptimizerConfig {
     keepAliveTimeoutMs: number;
   };
   store: { path: string; mapSizeBytes: number };
-  cache: { enabled: boolean; ttlMs: number; maxEntries: number };
+  cache: {
+    enabled: boolean;
+    /** How long a cached answer is served (a request's `Cache-Control: max-age` overrides it). */
+    ttlMs: number;
+    /** Most answers kept; the oldest are evicted past it. */
+    maxEntries: number;
+    /** Cache these agents' and models' answers even when they are not deterministic. */
+    optIn: { agents: string[]; models: string[] };
+  };
   dedupe: { enabled: boolean; windowMs: number };
   limits: {
     global: { requestsPerMinute: number; tokensPerMinute?: number };

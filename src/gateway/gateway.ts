@@ -11,6 +11,15 @@ import type { EventBus } from '../telemetry/event-bus.js';
 import { upstreamFailure } from '../upstream/errors.js';
 import { upstreamHttpError } from '../upstream/http-error.js';
 import type { UpstreamResponse } from '../upstream/types.js';
+import type { RootDatabase } from 'lmdb';
+import type { CompletedAnswer } from '../cache/answer.js';
+import { cachePolicy } from '../cache/policy.js';
+import { replayAnswer } from '../cache/replay.js';
+import { ResponseCache } from '../cache/response-cache.js';
+import { Flight } from '../dedupe/flight.js';
+import { DedupeRegistry } from '../dedupe/registry.js';
+import { isDeterministic, requestKey } from '../keys/request-key.js';
+import type { RouteTarget } from '../routing/table.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 
 /** Largest error body read from a backend (the rest is dropped). */
@@ -23,6 +32,10 @@ export interface GatewayDeps {
   config: OptimizerConfig;
   logger: Logger;
   bus: EventBus;
+  /** The LMDB environment while the store actor runs (undefined while it restarts). */
+  store: () => RootDatabase | undefined;
+  /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
+  now?: () => number;
 }
 
 /**
@@ -33,8 +46,14 @@ export interface GatewayDeps {
 export class Gateway {
   #inFlight = 0;
   #idleWaiters: (() => void)[] = [];
+  readonly #cache: ResponseCache;
+  readonly #dedupe: DedupeRegistry;
 
-  constructor(private readonly deps: GatewayDeps) {}
+  constructor(private readonly deps: GatewayDeps) {
+    const now = deps.now ?? Date.now;
+    this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
+    this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
+  }
 
   /** Requests being answered right now. */
   get inFlight(): number {
@@ -53,6 +72,9 @@ export class Gateway {
     this.#inFlight++;
     let session;
     let outcome = 'ok';
+    // Where a failure goes: the client, or the flight that fans it out to every joiner.
+    let sink: Responder = res;
+    let signal = req.signal;
     try {
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
       tellSession(session, { type: 'session.request.started' });
@@ -66,24 +88,69 @@ export class Gateway {
         routeReason: route.reason,
         cache: 'bypass',
       };
-      const upstream = await callBackend(system, route.target.backendId, {
-        method: 'POST',
-        path: UPSTREAM_PATH[req.endpoint],
-        body: JSON.stringify({ ...req.body, model: route.target.model }),
-        signal: req.signal,
-        stream: req.stream,
-      });
-      if (upstream.status >= 400) {
-        const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
-        throw upstreamHttpError(upstream.status, upstream.headers, text, upstream.backendId);
+      const policy = cachePolicy(config, req, route.target.name, isDeterministic(req.body, req.endpoint));
+      const includeUsage = req.stream && (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+
+      let flight: Flight | undefined;
+      if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
+        const key = requestKey({ endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant });
+        if (policy.read) {
+          const entry = this.#cache.get(key);
+          if (entry) {
+            outcome = 'cache.hit';
+            bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+            replayAnswer(ResponseCache.toAnswer(entry), res, { ...meta, cache: 'hit' }, req.stream, includeUsage);
+            return;
+          }
+          bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+        }
+        if (policy.read || policy.write) meta.cache = 'miss';
+        if (policy.joinRecent) {
+          const recent = this.#dedupe.recent(key);
+          if (recent) {
+            outcome = 'dedupe.joined';
+            bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
+            replayAnswer(recent, res, { ...meta, dedupe: 'joined' }, req.stream, includeUsage);
+            return;
+          }
+        }
+        if (policy.joinInFlight) {
+          const joined = this.#dedupe.flight(key);
+          if (joined) {
+            outcome = 'dedupe.joined';
+            bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: false });
+            await this.#follow(joined, res, req, 'joined', includeUsage);
+            return;
+          }
+          flight = this.#dedupe.start(key);
+        }
+        if (policy.write) {
+          const store = (answer: CompletedAnswer | undefined) => {
+            if (answer && answer.status < 400) this.#cache.put(key, answer, req.endpoint, policy.ttlMs);
+          };
+          if (flight) flight.onSettled(store);
+          else {
+            // No dedupe: a flight of one, so the answer can still be captured for the cache.
+            flight = new Flight(key);
+            flight.onSettled(store);
+          }
+        }
       }
-      if (req.stream) await relayStream(upstream, res, meta, req.signal);
-      else await relayJson(upstream, res, meta);
+
+      let settled: Promise<void> | undefined;
+      if (flight) {
+        settled = this.#follow(flight, res, req, 'leader', includeUsage);
+        sink = flight;
+        signal = flight.controller.signal;
+        if (policy.joinInFlight) meta.dedupe = 'leader';
+      }
+      await this.#callUpstream(req, route.target, meta, sink, signal);
+      await settled;
     } catch (error) {
-      const failure = req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
+      const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
-      if (!res.closed) res.error(failure);
+      if (!sink.closed) sink.error(failure);
     } finally {
       tellSession(session, { type: 'session.request.finished' });
       bus.publish('request.completed', { requestId: req.requestId, agentId: req.agentId, outcome });
@@ -91,6 +158,37 @@ export class Gateway {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
     }
+  }
+
+  /** Subscribes a client to a flight; resolves when its answer is complete or it went away. */
+  #follow(flight: Flight, res: Responder, req: GatewayRequest, role: 'leader' | 'joined', includeUsage: boolean): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const leave = flight.subscribe({ responder: res, requestId: req.requestId, role, stream: req.stream, includeUsage, onSettled: resolve });
+      // A client that cancels or goes away leaves the flight; the upstream call goes on for the others.
+      const cancel = () => {
+        leave();
+        if (!res.closed) res.error(new OptimizerError('CANCELLED', 'The request was cancelled.'));
+      };
+      if (req.signal.aborted) cancel();
+      else req.signal.addEventListener('abort', cancel, { once: true });
+    });
+  }
+
+  /** Calls the backend and relays its answer into `sink`; throws what fails before the answer starts. */
+  async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<void> {
+    const upstream = await callBackend(this.deps.system, target.backendId, {
+      method: 'POST',
+      path: UPSTREAM_PATH[req.endpoint],
+      body: JSON.stringify({ ...req.body, model: target.model }),
+      signal,
+      stream: req.stream,
+    });
+    if (upstream.status >= 400) {
+      const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
+      throw upstreamHttpError(upstream.status, upstream.headers, text, upstream.backendId);
+    }
+    if (req.stream) await relayStream(upstream, sink, meta, signal);
+    else await relayJson(upstream, sink, meta);
   }
 }
 

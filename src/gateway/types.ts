@@ -21,6 +21,8 @@ export interface GatewayRequest {
   requestId: string;
   agentId: string;
   agentType: string | undefined;
+  /** Cache and dedupe scope. */
+  tenant: string;
   endpoint: Endpoint;
   /** The validated request body (OpenAI format). */
   body: Record<string, unknown>;

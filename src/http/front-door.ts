@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
+import type { RootDatabase } from 'lmdb';
 import type { OptimizerSystem } from '../../actors/system.js';
 import type { OptimizerConfig } from '../config/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
@@ -30,6 +31,8 @@ export interface FrontDoorDeps {
   bus: EventBus;
   directory: AgentDirectory;
   table: RoutingTable;
+  /** The LMDB environment while the store actor runs. */
+  store: () => RootDatabase | undefined;
   /** The admin key (from `admin.keyEnv`), if one is set. */
   adminKey: string | undefined;
   startedAt: number;
@@ -71,7 +74,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
@@ -195,7 +198,7 @@ export class FrontDoor {
       // Check the key before reading a body we may not want.
       if (directory.enforced) identity = directory.byKey(bearer(header(req, 'authorization')));
       body = validateRequestBody(endpoint, await readJsonBody(req, config.server.maxBodyBytes));
-      identity ??= directory.fromHttp(undefined, header(req, 'x-agent-id'), header(req, 'x-agent-type'), body);
+      identity ??= directory.fromHttp(undefined, header(req, 'x-agent-id'), header(req, 'x-agent-type'), body, header(req, 'x-tenant-id'));
     } catch (error) {
       return this.#fail(res, error, requestId);
     }
@@ -218,6 +221,7 @@ export class FrontDoor {
         requestId,
         agentId: identity.agentId,
         agentType: identity.agentType,
+        tenant: identity.tenant,
         endpoint,
         body,
         stream: endpoint === 'chat.completions' && body.stream === true,

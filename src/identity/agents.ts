@@ -7,7 +7,12 @@ import { OptimizerError } from '../errors/registry.js';
 export interface AgentIdentity {
   agentId: string;
   agentType: string | undefined;
+  /** Cache and dedupe scope: shared within a tenant, never across. */
+  tenant: string;
 }
+
+export const DEFAULT_TENANT = 'default';
+const TENANT = /^[A-Za-z0-9._:@-]{1,64}$/;
 
 /** Agent ids taken from headers or bodies: short and printable, since they name actors and log lines. */
 const AGENT_ID = /^[A-Za-z0-9._:@/-]{1,128}$/;
@@ -31,7 +36,7 @@ export class AgentDirectory {
     for (const agent of agents) {
       const key = readSecret(agent.keyEnv, env);
       if (key === undefined) this.missingKeys.push(`${agent.id} (${agent.keyEnv})`);
-      else this.#byKeyHash.set(digest(key), { agentId: agent.id, agentType: agent.type });
+      else this.#byKeyHash.set(digest(key), { agentId: agent.id, agentType: agent.type, tenant: agent.tenant ?? DEFAULT_TENANT });
     }
   }
 
@@ -45,20 +50,33 @@ export class AgentDirectory {
     return agent;
   }
 
-  /** From a claimed id (no agents configured). */
-  byClaim(claimed: unknown, agentType: string | undefined, param: string): AgentIdentity {
-    if (claimed === undefined || claimed === null || claimed === '') return { agentId: ANONYMOUS_AGENT, agentType };
+  /** From a claimed id and tenant (no agents configured). */
+  byClaim(claimed: unknown, agentType: string | undefined, param: string, tenant?: unknown): AgentIdentity {
+    let checkedTenant = DEFAULT_TENANT;
+    if (tenant !== undefined && tenant !== null && tenant !== '') {
+      if (typeof tenant !== 'string' || !TENANT.test(tenant)) {
+        throw new OptimizerError('INVALID_REQUEST', 'The tenant must be 1-64 characters of letters, digits and . _ : @ -', { param: 'tenant' });
+      }
+      checkedTenant = tenant;
+    }
+    if (claimed === undefined || claimed === null || claimed === '') return { agentId: ANONYMOUS_AGENT, agentType, tenant: checkedTenant };
     if (typeof claimed !== 'string' || !AGENT_ID.test(claimed)) {
       throw new OptimizerError('INVALID_REQUEST', `'${param}' must be 1-128 characters of letters, digits and . _ : @ / -`, { param });
     }
-    return { agentId: claimed, agentType };
+    return { agentId: claimed, agentType, tenant: checkedTenant };
   }
 
-  /** HTTP: `Authorization: Bearer`, else `x-agent-id`, else the body's `user`. */
-  fromHttp(authorization: string | undefined, agentIdHeader: string | undefined, agentTypeHeader: string | undefined, body: Record<string, unknown> | undefined): AgentIdentity {
+  /** HTTP: `Authorization: Bearer`, else `x-agent-id` (and `x-tenant-id`), else the body's `user`. */
+  fromHttp(
+    authorization: string | undefined,
+    agentIdHeader: string | undefined,
+    agentTypeHeader: string | undefined,
+    body: Record<string, unknown> | undefined,
+    tenantHeader?: string,
+  ): AgentIdentity {
     if (this.enforced) return this.byKey(bearer(authorization));
-    if (agentIdHeader !== undefined) return this.byClaim(agentIdHeader, agentTypeHeader, 'x-agent-id');
-    return this.byClaim(body?.user, agentTypeHeader, 'user');
+    if (agentIdHeader !== undefined) return this.byClaim(agentIdHeader, agentTypeHeader, 'x-agent-id', tenantHeader);
+    return this.byClaim(body?.user, agentTypeHeader, 'user', tenantHeader);
   }
 }
 

@@ -33,6 +33,8 @@ export type Behaviour =
       kind: 'status';
       status: number;
       retryAfterSeconds?: number;
+      /** Wait this long before answering (so that identical requests overlap with a failing one). */
+      delayMs?: number;
       body?: unknown;
       headers?: Record<string, string>;
     }
@@ -230,6 +232,7 @@ function checkBehaviour(b: Behaviour, name: string): void {
         throw new TypeError(`${name}.status must be an HTTP status (100-599), got ${String(b.status)}`);
       }
       if (b.retryAfterSeconds !== undefined) checkNonNegativeInteger(b.retryAfterSeconds, `${name}.retryAfterSeconds`);
+      if (b.delayMs !== undefined) checkNonNegativeInteger(b.delayMs, `${name}.delayMs`);
       return;
     case 'cut-stream':
     case 'stream-error':
@@ -846,9 +849,12 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
         return;
       case 'hang':
         return; // released when close() destroys the socket
-      case 'status':
-        sendScriptedStatus(res, b, isObject(body) && typeof body.model === 'string' ? body.model : defaultModel);
+      case 'status': {
+        const model = isObject(body) && typeof body.model === 'string' ? body.model : defaultModel;
+        if (b.delayMs) later(() => sendScriptedStatus(res, b, model), b.delayMs);
+        else sendScriptedStatus(res, b, model);
         return;
+      }
       default:
         break;
     }

@@ -120,12 +120,12 @@ export class WsConnection {
 
   #hello(frame: Extract<ClientFrame, { type: 'hello' }>, encoding: Encoding): void {
     const { directory, system, config } = this.deps;
-    const identity = directory.enforced ? directory.byKey(frame.key) : directory.byClaim(frame.agentId, frame.agentType, 'agentId');
+    const identity = directory.enforced ? directory.byKey(frame.key) : directory.byClaim(frame.agentId, frame.agentType, 'agentId', frame.tenant);
     if (this.#identity && this.#identity.agentId !== identity.agentId) {
       throw new OptimizerError('INVALID_FRAME', 'This session already said hello as another agent; open a new connection.');
     }
     if (!this.#identity) {
-      this.#identity = { agentId: identity.agentId, agentType: identity.agentType ?? frame.agentType };
+      this.#identity = { agentId: identity.agentId, agentType: identity.agentType ?? frame.agentType, tenant: identity.tenant };
       this.#session = sessionFor(system, identity.agentId, this.#identity.agentType, config.sessions);
       tellSession(this.#session, { type: 'session.attached' });
     }
@@ -159,6 +159,7 @@ export class WsConnection {
         requestId: nextRequestId(),
         agentId: identity.agentId,
         agentType: identity.agentType,
+        tenant: identity.tenant,
         endpoint: frame.endpoint,
         body,
         stream: frame.endpoint === 'chat.completions' && body.stream === true,

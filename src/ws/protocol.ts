@@ -11,7 +11,7 @@ import type { Endpoint, RequestHints } from '../gateway/types.js';
 export const PROTOCOL_VERSION = 1;
 
 export type ClientFrame =
-  | { type: 'hello'; agentId?: string; key?: string; agentType?: string }
+  | { type: 'hello'; agentId?: string; key?: string; agentType?: string; tenant?: string }
   | { type: 'request'; id: string; endpoint: Endpoint; params: Record<string, unknown>; hints: RequestHints }
   | { type: 'cancel'; id: string }
   | { type: 'ping'; ts?: unknown }
@@ -77,6 +77,8 @@ export function decodeFrame(data: Buffer, binary: boolean): ClientFrame {
       const agentId = optionalString(frame, 'agentId');
       const key = optionalString(frame, 'key');
       const agentType = optionalString(frame, 'agentType');
+      const tenant = optionalString(frame, 'tenant');
+      if (tenant !== undefined) hello.tenant = tenant;
       if (agentId !== undefined) hello.agentId = agentId;
       if (key !== undefined) hello.key = key;
       if (agentType !== undefined) hello.agentType = agentType;

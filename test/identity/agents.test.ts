@@ -57,8 +57,8 @@ describe('AgentDirectory with agents configured', () => {
   });
 
   it('identifies an agent by its key (env values are trimmed)', () => {
-    expect(directory.byKey('sk-coder')).toEqual({ agentId: 'coder', agentType: 'coder' });
-    expect(directory.byKey('sk-writer')).toEqual({ agentId: 'writer', agentType: undefined });
+    expect(directory.byKey('sk-coder')).toEqual({ agentId: 'coder', agentType: 'coder', tenant: 'default' });
+    expect(directory.byKey('sk-writer')).toEqual({ agentId: 'writer', agentType: undefined, tenant: 'default' });
   });
 
   it('answers MISSING_API_KEY (401) without a key', () => {
@@ -80,7 +80,7 @@ describe('AgentDirectory with agents configured', () => {
   });
 
   it('fromHttp: the bearer key decides; x-agent-id and the body’s user are ignored', () => {
-    expect(directory.fromHttp('Bearer sk-coder', 'writer', 'other', { user: 'writer' })).toEqual({ agentId: 'coder', agentType: 'coder' });
+    expect(directory.fromHttp('Bearer sk-coder', 'writer', 'other', { user: 'writer' })).toEqual({ agentId: 'coder', agentType: 'coder', tenant: 'default' });
     expect(thrown(() => directory.fromHttp(undefined, 'coder', undefined, { user: 'coder' })).code).toBe('MISSING_API_KEY');
     expect(thrown(() => directory.fromHttp('Basic abc', 'coder', undefined, undefined)).code).toBe('MISSING_API_KEY');
     expect(thrown(() => directory.fromHttp('Bearer sk-wrong', undefined, undefined, undefined)).code).toBe('INVALID_API_KEY');
@@ -104,14 +104,14 @@ describe('AgentDirectory without agents', () => {
 
   it('byClaim: takes a well-formed claimed id and the agent type', () => {
     for (const id of ['coder-1', 'team.alpha:bot@host/7_x', 'a', 'x'.repeat(128)]) {
-      expect(directory.byClaim(id, 'coder', 'x-agent-id')).toEqual({ agentId: id, agentType: 'coder' });
+      expect(directory.byClaim(id, 'coder', 'x-agent-id')).toEqual({ agentId: id, agentType: 'coder', tenant: 'default' });
     }
   });
 
   it('byClaim: no claim is the anonymous agent', () => {
     expect(ANONYMOUS_AGENT).toBe('anonymous');
     for (const claim of [undefined, null, '']) {
-      expect(directory.byClaim(claim, undefined, 'user')).toEqual({ agentId: 'anonymous', agentType: undefined });
+      expect(directory.byClaim(claim, undefined, 'user')).toEqual({ agentId: 'anonymous', agentType: undefined, tenant: 'default' });
     }
   });
 
@@ -132,10 +132,10 @@ describe('AgentDirectory without agents', () => {
   });
 
   it('fromHttp precedence: x-agent-id, then the body’s user, then anonymous; Authorization is ignored', () => {
-    expect(directory.fromHttp('Bearer sk-x', 'header-agent', 'coder', { user: 'body-agent' })).toEqual({ agentId: 'header-agent', agentType: 'coder' });
-    expect(directory.fromHttp(undefined, undefined, 'coder', { user: 'body-agent' })).toEqual({ agentId: 'body-agent', agentType: 'coder' });
-    expect(directory.fromHttp(undefined, undefined, undefined, {})).toEqual({ agentId: 'anonymous', agentType: undefined });
-    expect(directory.fromHttp(undefined, undefined, 't', undefined)).toEqual({ agentId: 'anonymous', agentType: 't' });
+    expect(directory.fromHttp('Bearer sk-x', 'header-agent', 'coder', { user: 'body-agent' })).toEqual({ agentId: 'header-agent', agentType: 'coder', tenant: 'default' });
+    expect(directory.fromHttp(undefined, undefined, 'coder', { user: 'body-agent' })).toEqual({ agentId: 'body-agent', agentType: 'coder', tenant: 'default' });
+    expect(directory.fromHttp(undefined, undefined, undefined, {})).toEqual({ agentId: 'anonymous', agentType: undefined, tenant: 'default' });
+    expect(directory.fromHttp(undefined, undefined, 't', undefined)).toEqual({ agentId: 'anonymous', agentType: 't', tenant: 'default' });
   });
 
   it('fromHttp names the param that was at fault', () => {
@@ -146,6 +146,17 @@ describe('AgentDirectory without agents', () => {
 
   it('fromHttp: a header that is present but empty makes the caller anonymous, even with a body user', () => {
     // Pins the current precedence: presence of the header, not its value, decides.
-    expect(directory.fromHttp(undefined, '', undefined, { user: 'body-agent' })).toEqual({ agentId: 'anonymous', agentType: undefined });
+    expect(directory.fromHttp(undefined, '', undefined, { user: 'body-agent' })).toEqual({ agentId: 'anonymous', agentType: undefined, tenant: 'default' });
+  });
+});
+
+describe('tenants', () => {
+  it('takes a configured agent’s tenant, or a claimed one without agents, else default', () => {
+    const configured = new AgentDirectory([{ id: 'a', keyEnv: 'A_KEY', tenant: 'acme' }], { A_KEY: 'sk-a' });
+    expect(configured.byKey('sk-a').tenant).toBe('acme');
+    const open = new AgentDirectory([], {});
+    expect(open.fromHttp(undefined, 'x', undefined, undefined, 'globex').tenant).toBe('globex');
+    expect(open.fromHttp(undefined, 'x', undefined, undefined).tenant).toBe('default');
+    expect(() => open.fromHttp(undefined, 'x', undefined, undefined, 'bad tenant!')).toThrow(/tenant/);
   });
 });

@@ -1,0 +1,115 @@
+import type { Database, RootDatabase } from 'lmdb';
+import type { CompletedAnswer } from './answer.js';
+import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
+
+/** Order of insertion, for eviction: [createdAt, key] → null. */
+const ORDER_DB_NAME = 'cache-order';
+/** How many of the oldest entries one eviction pass removes past `maxEntries`. */
+const EVICT_BATCH = 64;
+
+export interface ResponseCacheOptions {
+  maxEntries: number;
+  now?: () => number;
+}
+
+interface Databases {
+  root: RootDatabase;
+  entries: Database<CacheEntry, string>;
+  order: Database<null, [number, string]>;
+  count: number;
+}
+
+/**
+ * The exact-match response cache, in the LMDB environment the store actor owns (and
+ * the worker pool reads). Writes are not awaited: LMDB batches them into one commit off
+ * the response path. Expired entries are never served and are removed when met;
+ * past `maxEntries` the oldest are evicted. When the store is down (restarting), the
+ * cache misses and stores nothing rather than failing requests.
+ */
+export class ResponseCache {
+  #dbs: Databases | undefined;
+  readonly #now: () => number;
+
+  constructor(
+    private readonly store: () => RootDatabase | undefined,
+    private readonly options: ResponseCacheOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The live entry for `key`, if any. */
+  get(key: string): CacheEntry | undefined {
+    const dbs = this.#open();
+    if (!dbs) return undefined;
+    const entry = dbs.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
+      void dbs.entries.remove(key);
+      void dbs.order.remove([entry.createdAt, key]);
+      dbs.count = Math.max(0, dbs.count - 1);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Stores a completed answer under `key` for `ttlMs`. */
+  put(key: string, answer: CompletedAnswer, endpoint: CacheEntry['endpoint'], ttlMs: number): void {
+    const dbs = this.#open();
+    if (!dbs) return;
+    const now = this.#now();
+    const previous = dbs.entries.get(key);
+    if (previous) void dbs.order.remove([previous.createdAt, key]);
+    else dbs.count++;
+    const entry: CacheEntry = {
+      v: CACHE_ENTRY_VERSION,
+      createdAt: now,
+      expiresAt: now + ttlMs,
+      endpoint,
+      model: answer.model,
+      backend: answer.backend,
+      body: answer.body,
+    };
+    if (answer.chunks) entry.chunks = answer.chunks;
+    void dbs.entries.put(key, entry);
+    void dbs.order.put([now, key], null);
+    if (dbs.count > this.options.maxEntries) this.#evict(dbs);
+  }
+
+  /** Entries stored (approximately, between commits). */
+  get size(): number {
+    return this.#open()?.count ?? 0;
+  }
+
+  /** As a completed answer, for replay. */
+  static toAnswer(entry: CacheEntry): CompletedAnswer {
+    const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
+    return { status: 200, body, value: JSON.parse(body.toString('utf8')), chunks: entry.chunks, backend: entry.backend, model: entry.model };
+  }
+
+  #evict(dbs: Databases): void {
+    const excess = dbs.count - this.options.maxEntries;
+    let removed = 0;
+    for (const { key: orderKey } of dbs.order.getRange({ limit: Math.max(excess, EVICT_BATCH) })) {
+      const [createdAt, key] = orderKey as [number, string];
+      void dbs.order.remove(orderKey as [number, string]);
+      const entry = dbs.entries.get(key);
+      // An entry rewritten since has a newer order record: keep it.
+      if (entry && entry.createdAt === createdAt) {
+        void dbs.entries.remove(key);
+        removed++;
+      }
+      if (removed >= excess) break;
+    }
+    dbs.count -= removed;
+  }
+
+  #open(): Databases | undefined {
+    const root = this.store();
+    if (!root) return undefined;
+    if (this.#dbs?.root === root) return this.#dbs;
+    const entries = root.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack' });
+    const order = root.openDB<null, [number, string]>({ name: ORDER_DB_NAME, encoding: 'msgpack' });
+    this.#dbs = { root, entries, order, count: (entries.getStats() as { entryCount: number }).entryCount };
+    return this.#dbs;
+  }
+}

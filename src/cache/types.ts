@@ -1,0 +1,23 @@
+/**
+ * What the response cache stores in LMDB (named database `cache`, msgpack values,
+ * keyed by the request key's hash). Shared by the main thread and the Piscina workers.
+ */
+
+export const CACHE_DB_NAME = 'cache';
+export const CACHE_ENTRY_VERSION = 1;
+
+export interface CacheEntry {
+  v: typeof CACHE_ENTRY_VERSION;
+  /** ms since the epoch. */
+  createdAt: number;
+  /** ms since the epoch; the entry is not served after it. */
+  expiresAt: number;
+  endpoint: 'chat.completions' | 'embeddings';
+  /** `backendId/model` that produced it. */
+  model: string;
+  backend: string;
+  /** The complete JSON answer (non-streamed form), UTF-8. */
+  body: Uint8Array;
+  /** The chunks' JSON texts when the answer was streamed, in order (replayed as a stream). */
+  chunks?: string[];
+}

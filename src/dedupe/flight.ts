@@ -1,0 +1,153 @@
+import { OptimizerError } from '../errors/registry.js';
+import type { CompletedAnswer } from '../cache/answer.js';
+import { replayAnswer } from '../cache/replay.js';
+import { assembleCompletion, isUsageChunk } from '../cache/stream-assembly.js';
+import type { Responder, ResponseMeta } from '../gateway/types.js';
+
+/** One client waiting on a flight. */
+export interface Subscriber {
+  responder: Responder;
+  requestId: string;
+  role: 'leader' | 'joined';
+  /** Whether this client asked for a stream (its form may differ from the leader's). */
+  stream: boolean;
+  includeUsage: boolean;
+  /** Called once when this client's answer is complete (or failed). */
+  onSettled?: () => void;
+}
+
+/**
+ * One upstream call and everyone waiting on it. The flight is the Responder the request
+ * path writes into; it fans the answer out to its subscribers — the leader and every
+ * identical request that joined — each in the form it asked for. A client that joins a
+ * stream midway first gets what was already sent. A client that leaves stops getting
+ * frames; the upstream call is aborted only when nobody is left.
+ */
+export class Flight implements Responder {
+  readonly key: string;
+  /** Aborts the upstream call: only when every subscriber has gone. */
+  readonly controller = new AbortController();
+  readonly #subscribers = new Set<Subscriber>();
+  #meta: ResponseMeta | undefined;
+  #streaming = false;
+  #chunks: { data: string; value: unknown }[] = [];
+  #answer: CompletedAnswer | undefined;
+  #failed: OptimizerError | undefined;
+  #settledListeners: ((answer: CompletedAnswer | undefined, error: OptimizerError | undefined) => void)[] = [];
+
+  constructor(key: string) {
+    this.key = key;
+  }
+
+  get subscribers(): number {
+    return this.#subscribers.size;
+  }
+
+  /** The finished answer, once the flight completed cleanly. */
+  get answer(): CompletedAnswer | undefined {
+    return this.#answer;
+  }
+
+  get closed(): boolean {
+    for (const s of this.#subscribers) if (!s.responder.closed) return false;
+    return true;
+  }
+
+  /** Adds a client. Returns a function that removes it (its client went away). */
+  subscribe(subscriber: Subscriber): () => void {
+    this.#subscribers.add(subscriber);
+    if (this.#streaming && subscriber.stream && this.#meta) {
+      // Catch up with what the others already got.
+      subscriber.responder.streamStart(this.#metaFor(subscriber));
+      for (const chunk of this.#chunks) {
+        if (!subscriber.includeUsage && isUsageChunk(chunk.value)) continue;
+        subscriber.responder.streamChunk(chunk.data, chunk.value);
+      }
+    }
+    return () => this.#leave(subscriber);
+  }
+
+  /** Told once the flight is over: its answer when it completed cleanly, else its error. */
+  onSettled(listener: (answer: CompletedAnswer | undefined, error: OptimizerError | undefined) => void): void {
+    this.#settledListeners.push(listener);
+  }
+
+  // ── Responder: what the request path writes ────────────────────────────────
+
+  json(status: number, body: Buffer, value: unknown, meta: ResponseMeta): void {
+    this.#meta = meta;
+    this.#complete({ status, body, value, chunks: undefined, backend: meta.backend, model: meta.model });
+  }
+
+  streamStart(meta: ResponseMeta): void {
+    this.#meta = meta;
+    this.#streaming = true;
+    for (const s of this.#subscribers) if (s.stream) s.responder.streamStart(this.#metaFor(s));
+  }
+
+  streamChunk(data: string, value: unknown): boolean {
+    this.#chunks.push({ data, value });
+    let room = true;
+    const usage = isUsageChunk(value);
+    for (const s of this.#subscribers) {
+      if (!s.stream || s.responder.closed || (usage && !s.includeUsage)) continue;
+      if (!s.responder.streamChunk(data, value)) room = false;
+    }
+    return room;
+  }
+
+  async waitDrain(): Promise<void> {
+    await Promise.all([...this.#subscribers].filter((s) => s.stream && !s.responder.closed).map((s) => s.responder.waitDrain()));
+  }
+
+  streamEnd(): void {
+    const meta = this.#meta!;
+    const value = assembleCompletion(this.#chunks.map((c) => c.value));
+    this.#complete({
+      status: 200,
+      body: Buffer.from(JSON.stringify(value)),
+      value,
+      chunks: this.#chunks.map((c) => c.data),
+      backend: meta.backend,
+      model: meta.model,
+    });
+  }
+
+  error(error: OptimizerError): void {
+    if (this.#answer || this.#failed) return;
+    this.#failed = error;
+    for (const s of this.#subscribers) {
+      if (!s.responder.closed) s.responder.error(error);
+      s.onSettled?.();
+    }
+    this.#subscribers.clear();
+    for (const listener of this.#settledListeners) listener(undefined, error);
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────────
+
+  #complete(answer: CompletedAnswer): void {
+    this.#answer = answer;
+    for (const s of this.#subscribers) {
+      if (!s.responder.closed) {
+        if (this.#streaming && s.stream) s.responder.streamEnd();
+        else replayAnswer(answer, s.responder, this.#metaFor(s), s.stream, s.includeUsage);
+      }
+      s.onSettled?.();
+    }
+    this.#subscribers.clear();
+    for (const listener of this.#settledListeners) listener(answer, undefined);
+  }
+
+  #metaFor(s: Subscriber): ResponseMeta {
+    return { ...this.#meta!, requestId: s.requestId, dedupe: s.role, cache: this.#meta!.cache };
+  }
+
+  #leave(subscriber: Subscriber): void {
+    if (!this.#subscribers.delete(subscriber)) return;
+    subscriber.onSettled?.();
+    if (this.#subscribers.size === 0 && !this.#answer && !this.#failed) {
+      this.controller.abort(new OptimizerError('CANCELLED', 'Every client of this request went away.'));
+    }
+  }
+}
