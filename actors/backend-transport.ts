@@ -4,7 +4,11 @@ import { fromCallback } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
 import { authHeaders } from '../src/providers/presets.js';
 import { upstreamFailure } from '../src/upstream/errors.js';
-import type { BackendInput, CallSettled, UpstreamCall } from '../src/upstream/types.js';
+import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
+
+/** How often a transport's counters are reported to its backend actor while they change. */
+export const STATS_INTERVAL_MS = 200;
+const EWMA_ALPHA = 0.2;
 
 
 /**
@@ -32,12 +36,25 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
       ...authHeaders(backend.provider, input.apiKey?.reveal()),
     };
     let closed = false;
+    const stats: BackendStats = { type: 'backend.stats', inFlight: 0, succeeded: 0, failed: 0, latencyEwmaMs: undefined, lastErrorCode: undefined };
+    let dirty = false;
+    const reporter = setInterval(() => {
+      if (!dirty || closed) return;
+      dirty = false;
+      sendBack({ ...stats });
+    }, STATS_INTERVAL_MS);
+    reporter.unref();
 
     const settle = (started: number, ok: boolean, status: number, errorCode?: string) => {
-      if (closed) return;
-      const event: CallSettled = { type: 'backend.settled', ok, status, latencyMs: performance.now() - started };
-      if (errorCode !== undefined) event.errorCode = errorCode;
-      sendBack(event);
+      stats.inFlight--;
+      if (ok) stats.succeeded++;
+      else {
+        stats.failed++;
+        stats.lastErrorCode = errorCode ?? `HTTP_${status}`;
+      }
+      const latency = performance.now() - started;
+      stats.latencyEwmaMs = stats.latencyEwmaMs === undefined ? latency : stats.latencyEwmaMs + EWMA_ALPHA * (latency - stats.latencyEwmaMs);
+      dirty = true;
     };
 
     receive((event) => {
@@ -47,6 +64,8 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
         return;
       }
       const started = performance.now();
+      stats.inFlight++;
+      dirty = true;
       pool
         .request({
           method: call.method,
@@ -72,6 +91,7 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
 
     return () => {
       closed = true;
+      clearInterval(reporter);
       void pool
         .destroy(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backend.id} is restarting.`, { details: { backend: backend.id } }))
         .catch(() => undefined);

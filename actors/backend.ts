@@ -38,16 +38,22 @@ export function backendSpec(backend: BackendConfig, env: NodeJS.ProcessEnv): Chi
 }
 
 /**
- * Sends one call to a backend's actor and resolves with the response head. A backend
- * whose actor is down (crashed, restarting) fails at once with BACKEND_UNAVAILABLE.
+ * Sends one call to a backend and resolves with the response head. The call goes
+ * straight to the backend actor's transport child (one hop, no machine transition on
+ * the hot path). A backend whose actor is down (crashed, restarting) fails at once with
+ * BACKEND_UNAVAILABLE; a disabled one with BACKEND_DISABLED.
  */
 export function callBackend(system: OptimizerSystem, backendId: string, call: Omit<UpstreamCall, 'resolve' | 'reject'>): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
     const ref = system.get(backendSystemId(backendId)) as AnyActorRef | undefined;
-    if (!ref || ref.getSnapshot().status !== 'active') {
+    const snapshot = ref?.getSnapshot() as { status: string; children: Record<string, AnyActorRef | undefined> } | undefined;
+    if (!ref || snapshot?.status !== 'active') {
       reject(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backendId} is restarting; retry shortly.`, { details: { backend: backendId } }));
       return;
     }
-    ref.send({ type: 'backend.call', call: { ...call, resolve, reject } });
+    const event = { type: 'backend.call' as const, call: { ...call, resolve, reject } };
+    const transport = snapshot.children.transport;
+    // Without a transport (disabled), the machine answers the call itself.
+    (transport ?? ref).send(event);
   });
 }

@@ -43,3 +43,35 @@ export function sessionFor(system: OptimizerSystem, agentId: string, agentType: 
 export function tellSession(ref: AnyActorRef | undefined, event: SessionEvent): void {
   if (ref && ref.getSnapshot().status === 'active') ref.send(event);
 }
+
+/**
+ * Per-agent requests in flight, counted outside the session actor so that the hot path
+ * sends the actor an event only when the agent goes from idle to busy and back (what
+ * its idle expiry needs), not two per request.
+ */
+export class SessionLoad {
+  readonly #inFlight = new Map<string, number>();
+
+  /** A request of `agentId` starts; tells the session when the agent was idle. */
+  started(session: AnyActorRef | undefined, agentId: string): void {
+    const n = this.#inFlight.get(agentId) ?? 0;
+    this.#inFlight.set(agentId, n + 1);
+    if (n === 0) tellSession(session, { type: 'session.request.started' });
+  }
+
+  /** A request of `agentId` is over; tells the session when the agent became idle. */
+  finished(session: AnyActorRef | undefined, agentId: string): void {
+    const n = (this.#inFlight.get(agentId) ?? 1) - 1;
+    if (n > 0) {
+      this.#inFlight.set(agentId, n);
+      return;
+    }
+    this.#inFlight.delete(agentId);
+    tellSession(session, { type: 'session.request.finished' });
+  }
+
+  /** Requests of `agentId` in flight. */
+  inFlight(agentId: string): number {
+    return this.#inFlight.get(agentId) ?? 0;
+  }
+}

@@ -3,6 +3,8 @@ import type { Runtime } from './runtime.js';
 
 /** Events written to the JSONL log at `info`; the per-request ones go at `debug` to keep the hot path quiet. */
 const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit', 'cache.miss', 'dedupe.joined']);
+/** The domains logged at `info`: what operators need to see (DESIGN.md §4 minus the per-request events). */
+const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.*', 'breaker.*', 'ratelimit.*', 'dlq.*', 'alert.*'];
 
 /**
  * Telemetry: the raw event log. Every bus event becomes one JSON line through pino
@@ -11,10 +13,15 @@ const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit
 export const telemetryActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
   const { bus, logger } = input.runtime;
   const log = logger.child({ component: 'events' });
-  const debug = log.isLevelEnabled('debug');
-  return bus.subscribe('*', (event) => {
-    if (PER_REQUEST.has(event.type)) {
-      if (debug) log.debug({ event }, event.type);
-    } else log.info({ event }, event.type);
-  });
+  // Per-request events are only listened to when they will be written: with nobody
+  // listening, publishing them costs the request path a map lookup.
+  const pattern = log.isLevelEnabled('debug') ? '*' : undefined;
+  if (pattern) {
+    return bus.subscribe(pattern, (event) => {
+      if (PER_REQUEST.has(event.type)) log.debug({ event }, event.type);
+      else log.info({ event }, event.type);
+    });
+  }
+  const unsubscribe = [...OPERATIONAL_TOPICS].map((topic) => bus.subscribe(topic, (event) => log.info({ event }, event.type)));
+  return () => unsubscribe.forEach((stop) => stop());
 });

@@ -1,13 +1,14 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
-import type { BackendInput, CallSettled, UpstreamCall } from '../src/upstream/types.js';
+import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
 
 /**
  * One backend (an upstream provider endpoint) as a long-lived actor. A request is a
- * message to it, never an actor of its own: `backend.call` hands the call to the
- * `transport` child (undici, provided by actors/backend.ts), which reports
- * `backend.settled` when the answer has been read. The actor keeps the numbers the
- * router and /health read: calls in flight, successes, failures, latency EWMA.
+ * message, never an actor of its own: calls go to the backend's `transport` child
+ * (undici, provided by actors/backend.ts) — directly from `callBackend`, or through
+ * this machine's `backend.call` — and the transport reports its counters back as
+ * `backend.stats` while they change. The actor keeps the numbers the router and
+ * /health read: calls in flight, successes, failures, latency EWMA.
  */
 
 export interface BackendContext {
@@ -19,7 +20,7 @@ export interface BackendContext {
   inFlight: number;
   succeeded: number;
   failed: number;
-  /** Exponentially weighted moving average of call latency, in ms (α = 0.2). */
+  /** Exponentially weighted moving average of call latency, in ms (α = 0.2), as last reported. */
   latencyEwmaMs: number | undefined;
   lastErrorCode: string | undefined;
   disabledReason: string | undefined;
@@ -27,11 +28,9 @@ export interface BackendContext {
 
 export type BackendEvent =
   | { type: 'backend.call'; call: UpstreamCall }
-  | CallSettled
+  | BackendStats
   /** Fault injection (admin, when allowed): the actor throws, as a bug would make it. */
   | { type: 'debug.crash' };
-
-const EWMA_ALPHA = 0.2;
 
 export const backendMachine = setup({
   types: {
@@ -50,17 +49,9 @@ export const backendMachine = setup({
   },
   actions: {
     forwardCall: sendTo('transport', ({ event }) => event as { type: 'backend.call'; call: UpstreamCall }),
-    countStart: assign({ inFlight: ({ context }) => context.inFlight + 1 }),
-    countSettled: assign(({ context, event }) => {
-      const settled = event as CallSettled;
-      return {
-        inFlight: Math.max(0, context.inFlight - 1),
-        succeeded: context.succeeded + (settled.ok ? 1 : 0),
-        failed: context.failed + (settled.ok ? 0 : 1),
-        lastErrorCode: settled.ok ? context.lastErrorCode : (settled.errorCode ?? `HTTP_${settled.status}`),
-        latencyEwmaMs:
-          context.latencyEwmaMs === undefined ? settled.latencyMs : context.latencyEwmaMs + EWMA_ALPHA * (settled.latencyMs - context.latencyEwmaMs),
-      };
+    takeStats: assign(({ event }) => {
+      const { type: _type, ...stats } = event as BackendStats;
+      return stats;
     }),
     rejectDisabled: ({ context, event }) => {
       (event as { call: UpstreamCall }).call.reject(
@@ -96,8 +87,8 @@ export const backendMachine = setup({
     serving: {
       invoke: { id: 'transport', src: 'transport', input: ({ context }) => context.input },
       on: {
-        'backend.call': { actions: ['countStart', 'forwardCall'] },
-        'backend.settled': { actions: 'countSettled' },
+        'backend.call': { actions: 'forwardCall' },
+        'backend.stats': { actions: 'takeStats' },
       },
     },
     disabled: {

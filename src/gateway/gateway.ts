@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { OptimizerSystem } from '../../actors/system.js';
 import { callBackend } from '../../actors/backend.js';
 import { resolveVia } from '../../actors/router.js';
-import { sessionFor, tellSession } from '../../actors/session.js';
+import { SessionLoad, sessionFor } from '../../actors/session.js';
 import type { OptimizerConfig } from '../config/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
 import type { Logger } from '../log/logger.js';
@@ -48,6 +48,7 @@ export class Gateway {
   #idleWaiters: (() => void)[] = [];
   readonly #cache: ResponseCache;
   readonly #dedupe: DedupeRegistry;
+  readonly #load = new SessionLoad();
 
   constructor(private readonly deps: GatewayDeps) {
     const now = deps.now ?? Date.now;
@@ -71,13 +72,15 @@ export class Gateway {
     const { system, config, bus } = this.deps;
     this.#inFlight++;
     let session;
+    let counted = false;
     let outcome = 'ok';
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
     let signal = req.signal;
     try {
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
-      tellSession(session, { type: 'session.request.started' });
+      this.#load.started(session, req.agentId);
+      counted = true;
       bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
       const route = resolveVia(system, { model: req.body.model as string | undefined, pinnedBackend: req.hints.backend });
@@ -152,7 +155,7 @@ export class Gateway {
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
       if (!sink.closed) sink.error(failure);
     } finally {
-      tellSession(session, { type: 'session.request.finished' });
+      if (counted) this.#load.finished(session, req.agentId);
       bus.publish('request.completed', { requestId: req.requestId, agentId: req.agentId, outcome });
       if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
         for (const wake of this.#idleWaiters.splice(0)) wake();

@@ -37,11 +37,17 @@ export interface BackendInput {
   disabledReason?: string;
 }
 
-/** What a transport reports back to its backend actor when a call is over. */
-export interface CallSettled {
-  type: 'backend.settled';
-  ok: boolean;
-  status: number;
-  latencyMs: number;
-  errorCode?: string;
+/**
+ * What a transport reports to its backend actor: its counters, at most every
+ * STATS_INTERVAL_MS while they change (one event per call would cost more than the call's
+ * bookkeeping is worth on the hot path).
+ */
+export interface BackendStats {
+  type: 'backend.stats';
+  inFlight: number;
+  succeeded: number;
+  failed: number;
+  /** Exponentially weighted moving average of call latency (headers to end of body), ms. */
+  latencyEwmaMs: number | undefined;
+  lastErrorCode: string | undefined;
 }

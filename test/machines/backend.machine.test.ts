@@ -4,7 +4,7 @@ import { backendMachine } from '../../machines/backend.machine.js';
 import type { BackendConfig } from '../../src/config/types.js';
 import { Secret } from '../../src/config/secret.js';
 import { OptimizerError } from '../../src/errors/registry.js';
-import type { BackendInput, CallSettled, UpstreamCall } from '../../src/upstream/types.js';
+import type { BackendInput, BackendStats, UpstreamCall } from '../../src/upstream/types.js';
 
 const KEY = 'sk-live-0123456789abcdef';
 
@@ -25,18 +25,18 @@ function fakeTransport() {
   const calls: UpstreamCall[] = [];
   const inputs: BackendInput[] = [];
   let stops = 0;
-  let sendBack: ((event: CallSettled) => void) | undefined;
+  let sendBack: ((event: BackendStats) => void) | undefined;
   const logic = fromCallback<{ type: 'backend.call'; call: UpstreamCall }, BackendInput>(({ input, receive, sendBack: send }) => {
     inputs.push(input);
     sendBack = send;
     receive((event) => void calls.push(event.call));
     return () => void stops++;
   });
-  const settle = (result: Omit<CallSettled, 'type'>) => {
+  const report = (stats: Omit<BackendStats, 'type'>) => {
     if (!sendBack) throw new Error('the transport was never started');
-    sendBack({ type: 'backend.settled', ...result });
+    sendBack({ type: 'backend.stats', ...stats });
   };
-  return { logic, calls, inputs, settle, stops: () => stops };
+  return { logic, calls, inputs, report, stops: () => stops };
 }
 
 interface Outcome {
@@ -94,59 +94,19 @@ describe('backend machine', () => {
     expect(transport.inputs[0]?.apiKey).toBeUndefined();
   });
 
-  it('forwards each call to the transport, in order, and counts it in flight', () => {
-    const { transport, send, context } = start();
+  it('forwards each call it is sent to the transport, in order', () => {
+    const { transport, send } = start();
     send('/chat/completions');
     send('/embeddings');
     expect(transport.calls.map((c) => c.path)).toEqual(['/chat/completions', '/embeddings']);
-    expect(context().inFlight).toBe(2);
   });
 
-  it('counts a success and starts the latency EWMA at the first latency', () => {
-    const { transport, send, context } = start();
-    send();
-    transport.settle({ ok: true, status: 200, latencyMs: 100 });
-    expect(context()).toMatchObject({ inFlight: 0, succeeded: 1, failed: 0, latencyEwmaMs: 100, lastErrorCode: undefined });
-  });
-
-  it('moves the latency EWMA by α = 0.2 towards each new latency', () => {
-    const { transport, send, context } = start();
-    for (const latencyMs of [100, 200, 50]) {
-      send();
-      transport.settle({ ok: true, status: 200, latencyMs });
-    }
-    // 100 → 100 + 0.2·(200 − 100) = 120 → 120 + 0.2·(50 − 120) = 106
-    expect(context().latencyEwmaMs).toBeCloseTo(106, 10);
-    expect(context().succeeded).toBe(3);
-  });
-
-  it('counts failures with their error code, or HTTP_<status> without one', () => {
-    const { transport, send, context } = start();
-    send();
-    send();
-    send();
-    transport.settle({ ok: false, status: 0, latencyMs: 30, errorCode: 'UPSTREAM_TIMEOUT' });
-    expect(context()).toMatchObject({ inFlight: 2, failed: 1, lastErrorCode: 'UPSTREAM_TIMEOUT' });
-    transport.settle({ ok: false, status: 503, latencyMs: 10 });
-    expect(context()).toMatchObject({ inFlight: 1, failed: 2, lastErrorCode: 'HTTP_503' });
-    // A later success keeps the last error code for /health.
-    transport.settle({ ok: true, status: 200, latencyMs: 20 });
-    expect(context()).toMatchObject({ inFlight: 0, succeeded: 1, failed: 2, lastErrorCode: 'HTTP_503' });
-  });
-
-  it('failures move the latency EWMA too', () => {
-    const { transport, send, context } = start();
-    send();
-    send();
-    transport.settle({ ok: true, status: 200, latencyMs: 100 });
-    transport.settle({ ok: false, status: 500, latencyMs: 600 });
-    expect(context().latencyEwmaMs).toBeCloseTo(200, 10);
-  });
-
-  it('never counts in flight below zero on a stray settle', () => {
+  it('takes the counters its transport reports', () => {
     const { transport, context } = start();
-    transport.settle({ ok: true, status: 200, latencyMs: 5 });
-    expect(context().inFlight).toBe(0);
+    transport.report({ inFlight: 2, succeeded: 5, failed: 1, latencyEwmaMs: 42.5, lastErrorCode: 'UPSTREAM_TIMEOUT' });
+    expect(context()).toMatchObject({ inFlight: 2, succeeded: 5, failed: 1, latencyEwmaMs: 42.5, lastErrorCode: 'UPSTREAM_TIMEOUT' });
+    transport.report({ inFlight: 0, succeeded: 7, failed: 1, latencyEwmaMs: 40, lastErrorCode: 'UPSTREAM_TIMEOUT' });
+    expect(context()).toMatchObject({ inFlight: 0, succeeded: 7 });
   });
 
   it('the disabled state rejects calls with BACKEND_DISABLED naming the reason, without a transport', () => {
@@ -190,7 +150,7 @@ describe('backend machine', () => {
   it('never serialises the API key: the snapshot shows [redacted]', () => {
     const { actor, transport, send } = start();
     send();
-    transport.settle({ ok: false, status: 401, latencyMs: 12 });
+    transport.report({ inFlight: 0, succeeded: 0, failed: 1, latencyEwmaMs: 12, lastErrorCode: 'HTTP_401' });
     const contextJson = JSON.stringify(actor.getSnapshot().context);
     expect(contextJson).not.toContain(KEY);
     expect(contextJson).toContain('"apiKey":"[redacted]"');
