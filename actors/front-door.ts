@@ -14,6 +14,8 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     system,
     root: () => runtime.root,
     store: () => runtime.store,
+    limiter: runtime.limiter,
+    pool: () => runtime.pool,
     config: runtime.config,
     logger: runtime.logger,
     bus: runtime.bus,

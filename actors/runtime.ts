@@ -6,6 +6,8 @@ import type { AgentDirectory } from '../src/identity/agents.js';
 import type { Logger } from '../src/log/logger.js';
 import type { RoutingTable } from '../src/routing/table.js';
 import type { EventBus } from '../src/telemetry/event-bus.js';
+import type { Limiter } from '../src/limits/limiter.js';
+import type { WorkerPool } from '../src/workers/pool.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -19,15 +21,21 @@ export interface Runtime {
   env: NodeJS.ProcessEnv;
   directory: AgentDirectory;
   table: RoutingTable;
+  /** The one rate limiter of the process: every door and every restart of the front door share it. */
+  limiter: Limiter;
   startedAt: number;
   /** The root supervisor, once started. */
   root: AnyActorRef | undefined;
   /** Set by the store actor while it runs. */
   store: RootDatabase | undefined;
+  /** The Piscina pool sharing the store's LMDB environment; set by the store actor while it runs. */
+  pool: WorkerPool | undefined;
   /** Set by the front-door actor while it runs. */
   frontDoor: FrontDoor | undefined;
   /** Called each time a front door starts listening (again, after a restart). */
   onListening: (port: number) => void;
+  /** Settles when what the store actor closed last (LMDB, the pool) has finished closing. */
+  closing: Promise<void>;
   /** The port the first front door bound; a restarted front door binds it again (so `port: 0` picks once). */
   boundPort: number | undefined;
 }

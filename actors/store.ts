@@ -1,18 +1,26 @@
 import { fromCallback } from 'xstate';
 import { openStore } from '../src/store/open-store.js';
+import { createWorkerPool } from '../src/workers/pool.js';
 import type { Runtime } from './runtime.js';
 
 /**
- * The store actor owns the LMDB environment: opened when it starts, closed (flushing
- * pending writes) when it stops. A failure to open it crashes the actor, and the
- * supervisor decides what happens next.
+ * The store actor owns the LMDB environment and the Piscina worker pool that shares it
+ * (the workers open the same environment for hashing large requests and cache reads):
+ * both start with the actor and close, flushing pending writes, when it stops. A failure
+ * to open them crashes the actor, and the supervisor decides what happens next.
  */
 export const storeActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
   const { runtime } = input;
   const db = openStore(runtime.config.store);
+  const pool = createWorkerPool({ storePath: runtime.config.store.path, mapSizeBytes: runtime.config.store.mapSizeBytes });
   runtime.store = db;
+  runtime.pool = pool;
   return () => {
     if (runtime.store === db) runtime.store = undefined;
-    void db.close().catch((error: unknown) => runtime.logger.error({ err: error }, 'closing the store failed'));
+    if (runtime.pool === pool) runtime.pool = undefined;
+    runtime.closing = Promise.all([pool.close(), db.close()]).then(
+      () => undefined,
+      (error: unknown) => runtime.logger.error({ err: error }, 'closing the store failed'),
+    );
   };
 });

@@ -9,12 +9,16 @@ import type { Logger } from './log/logger.js';
 import { buildRoutingTable } from './routing/table.js';
 import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
+import { Limiter } from './limits/limiter.js';
+import type { Clock } from './limits/clock.js';
 
 export interface StartOptions {
   config: OptimizerConfig;
   logger: Logger;
   /** Where backend and agent keys are read from (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** The rate limiter's clock (tests inject a fast or manual one); default real time. */
+  limiterClock?: Clock;
   /** An XState inspection observer (the Stately inspector), if any. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -48,21 +52,32 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
   const directory = new AgentDirectory(config.agents, env);
   if (directory.missingKeys.length > 0) logger.warn({ agents: directory.missingKeys }, 'agents without a key in their keyEnv cannot connect');
 
+  const bus = new EventBus();
+  const limiter = Limiter.fromConfig(config, options.limiterClock, {
+    queued: (request) => bus.publish('ratelimit.queued', { agentId: request.agentId, backend: request.backendId }),
+    rejected: (request, _now, error) => {
+      if (error.code === 'RATE_LIMITED') bus.publish('ratelimit.rejected', { agentId: request.agentId, backend: request.backendId, retryAfterMs: error.retryAfterMs });
+    },
+  });
+
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
   const runtime: Runtime = {
     config,
     logger,
-    bus: new EventBus(),
+    bus,
     env,
     directory,
     table: buildRoutingTable(config),
+    limiter,
     startedAt: Date.now(),
     root: undefined,
     store: undefined,
+    pool: undefined,
     frontDoor: undefined,
     onListening: (port) => listening?.(port),
     boundPort: undefined,
+    closing: Promise.resolve(),
   };
 
   const root = createActor(supervisorMachine, {
@@ -89,10 +104,11 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await runtime.frontDoor?.drain(config.server.shutdownGraceMs);
+      limiter.close();
       if (root.getSnapshot().status === 'active') root.send({ type: 'supervisor.stop' });
       root.stop();
-      // Let the store finish closing (its cleanup runs on stop).
-      await new Promise((resolve) => setImmediate(resolve));
+      // Let the store and the worker pool finish closing (their cleanup runs on stop).
+      await runtime.closing;
     })());
 
   return {

@@ -19,7 +19,11 @@ import { ResponseCache } from '../cache/response-cache.js';
 import { Flight } from '../dedupe/flight.js';
 import { DedupeRegistry } from '../dedupe/registry.js';
 import { isDeterministic, requestKey } from '../keys/request-key.js';
+import { computeRequestKey } from '../keys/key-service.js';
+import type { WorkerPool } from '../workers/pool.js';
 import type { RouteTarget } from '../routing/table.js';
+import type { Limiter } from '../limits/limiter.js';
+import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 
 /** Largest error body read from a backend (the rest is dropped). */
@@ -34,6 +38,10 @@ export interface GatewayDeps {
   bus: EventBus;
   /** The LMDB environment while the store actor runs (undefined while it restarts). */
   store: () => RootDatabase | undefined;
+  /** The process's rate limiter (shared by every door). */
+  limiter: Limiter;
+  /** The worker pool while the store actor runs. */
+  pool: () => WorkerPool | undefined;
   /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
   now?: () => number;
 }
@@ -49,11 +57,19 @@ export class Gateway {
   readonly #cache: ResponseCache;
   readonly #dedupe: DedupeRegistry;
   readonly #load = new SessionLoad();
+  /** Token estimates are only worth computing when some tokens-per-minute limit is configured. */
+  readonly #countTokens: boolean;
 
   constructor(private readonly deps: GatewayDeps) {
     const now = deps.now ?? Date.now;
     this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
     this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
+    const { limits, agents, backends } = deps.config;
+    this.#countTokens =
+      limits.global.tokensPerMinute !== undefined ||
+      limits.perAgent.tokensPerMinute !== undefined ||
+      agents.some((a) => a.limits?.tokensPerMinute !== undefined) ||
+      backends.some((b) => b.limits?.tokensPerMinute !== undefined);
   }
 
   /** Requests being answered right now. */
@@ -96,7 +112,13 @@ export class Gateway {
 
       let flight: Flight | undefined;
       if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
-        const key = requestKey({ endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant });
+        const keyInput = { endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant };
+        // Large bodies are keyed in the worker pool (the main thread serves others meanwhile).
+        const pool = this.deps.pool();
+        const key =
+          req.bodyText !== undefined && pool
+            ? (await computeRequestKey(keyInput, { text: req.bodyText, bytes: req.bodyBytes ?? req.bodyText.length, pool })).key
+            : requestKey(keyInput);
         if (policy.read) {
           const entry = this.#cache.get(key);
           if (entry) {
@@ -147,6 +169,8 @@ export class Gateway {
         signal = flight.controller.signal;
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
+      // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
+      await this.#admit(req, route.target.backendId, signal);
       await this.#callUpstream(req, route.target, meta, sink, signal);
       await settled;
     } catch (error) {
@@ -161,6 +185,21 @@ export class Gateway {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
     }
+  }
+
+  /** Waits for the rate limits (global, the agent's, the backend's); throws RATE_LIMITED past the deadline. */
+  async #admit(req: GatewayRequest, backendId: string, signal: AbortSignal): Promise<void> {
+    const { limiter } = this.deps;
+    const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
+    const request = {
+      agentId: req.agentId,
+      backendId,
+      tokens: this.#countTokens ? estimateTokens(req.body) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
+      priority: req.hints.priority ?? 0,
+      signal,
+    };
+    if (limiter.tryAdmit(request)) return;
+    await limiter.admit(request);
   }
 
   /** Subscribes a client to a flight; resolves when its answer is complete or it went away. */

@@ -26,6 +26,9 @@ export interface GatewayRequest {
   endpoint: Endpoint;
   /** The validated request body (OpenAI format). */
   body: Record<string, unknown>;
+  /** The body's JSON text as received, when large enough to be keyed in the worker pool. */
+  bodyText?: string | undefined;
+  bodyBytes?: number | undefined;
   stream: boolean;
   hints: RequestHints;
   /** Aborted when the client cancels or disconnects. */

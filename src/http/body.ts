@@ -5,7 +5,14 @@ import { OptimizerError } from '../errors/registry.js';
  * Reads a JSON request body of at most `limit` bytes. Refuses early on a
  * `content-length` over the limit, and stops reading once the limit is passed.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export interface JsonBody {
+  value: unknown;
+  /** The body's text, kept only when it is at least `keepTextFrom` bytes (for keying it in the worker pool). */
+  text: string | undefined;
+  bytes: number;
+}
+
+export function readJsonBody(req: IncomingMessage, limit: number, keepTextFrom = Infinity): Promise<JsonBody> {
   const type = req.headers['content-type'];
   if (type !== undefined && !type.includes('json')) {
     req.resume();
@@ -37,7 +44,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
         return;
       }
       try {
-        resolve(JSON.parse(text));
+        resolve({ value: JSON.parse(text), text: size >= keepTextFrom ? text : undefined, bytes: size });
       } catch (error) {
         reject(new OptimizerError('INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`));
       }

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
 import type { RootDatabase } from 'lmdb';
+import type { Limiter } from '../limits/limiter.js';
+import type { WorkerPool } from '../workers/pool.js';
 import type { OptimizerSystem } from '../../actors/system.js';
 import type { OptimizerConfig } from '../config/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
@@ -18,6 +20,7 @@ import type { RoutingTable } from '../routing/table.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import { WsConnection } from '../ws/connection.js';
 import { readJsonBody } from './body.js';
+import { POOL_HASH_THRESHOLD_BYTES } from '../keys/key-service.js';
 import { sendHttpError } from './error-response.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
@@ -33,6 +36,10 @@ export interface FrontDoorDeps {
   table: RoutingTable;
   /** The LMDB environment while the store actor runs. */
   store: () => RootDatabase | undefined;
+  /** The process's rate limiter. */
+  limiter: Limiter;
+  /** The worker pool while the store actor runs. */
+  pool: () => WorkerPool | undefined;
   /** The admin key (from `admin.keyEnv`), if one is set. */
   adminKey: string | undefined;
   startedAt: number;
@@ -74,7 +81,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
@@ -193,11 +200,16 @@ export class FrontDoor {
     const requestId = nextRequestId();
     const { config, directory } = this.deps;
     let body: Record<string, unknown>;
+    let bodyText: string | undefined;
+    let bodyBytes = 0;
     let identity;
     try {
       // Check the key before reading a body we may not want.
       if (directory.enforced) identity = directory.byKey(bearer(header(req, 'authorization')));
-      body = validateRequestBody(endpoint, await readJsonBody(req, config.server.maxBodyBytes));
+      const received = await readJsonBody(req, config.server.maxBodyBytes, POOL_HASH_THRESHOLD_BYTES);
+      body = validateRequestBody(endpoint, received.value);
+      bodyText = received.text;
+      bodyBytes = received.bytes;
       identity ??= directory.fromHttp(undefined, header(req, 'x-agent-id'), header(req, 'x-agent-type'), body, header(req, 'x-tenant-id'));
     } catch (error) {
       return this.#fail(res, error, requestId);
@@ -224,6 +236,8 @@ export class FrontDoor {
         tenant: identity.tenant,
         endpoint,
         body,
+        bodyText,
+        bodyBytes,
         stream: endpoint === 'chat.completions' && body.stream === true,
         hints,
         signal: controller.signal,

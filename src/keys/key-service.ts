@@ -9,13 +9,15 @@ import { requestKey, type RequestKeyInput } from './request-key.js';
 import { estimateTokens } from './tokens.js';
 
 /**
- * Request bodies of at least this many bytes are keyed in the worker pool. Set from
- * bench/hash-crossover.bench.ts on the 2-core machine (Node 20.20): inline key + token estimate
- * costs the main thread ≈ 1.2 µs/KB; a pool round trip costs it ≈ 21 µs plus ≈ 0.05 µs/KB
- * (the text copy). They cross at ≈ 20 KB; 32 KB leaves a margin for the latency the round trip
- * adds (≈ 70–90 µs at that size).
+ * Request bodies of at least this many bytes are keyed in the worker pool. Measured with
+ * bench/hash-crossover.bench.ts (bench/RESULTS.md) on the 2-core VM, Node 20.20, realistic agent
+ * bodies: keying inline (canonical JSON + sha256 + token estimate) costs the main thread
+ * ≈ 3.7 µs per KB; a pool round trip costs it ≈ 23–36 µs + 0.3 µs per KB. The fitted lines
+ * cross at 6–8 KB; 16 KB is the smallest measured size at which the pool cost the main thread
+ * less in every run (≈ 27 vs 56 µs), and below it the few µs saved would not pay for the
+ * ≈ 50 µs of latency a round trip adds to the request.
  */
-export const POOL_HASH_THRESHOLD_BYTES = 32 * 1024;
+export const POOL_HASH_THRESHOLD_BYTES = 16 * 1024;
 
 export interface ComputeRequestKeyOptions {
   /** The body's JSON text as received, unmodified (its own `model` may differ). Without it the key is computed inline. */

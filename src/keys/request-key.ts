@@ -6,9 +6,8 @@
  * extra we have never heard of is always in the key. A new field can cost a cache miss, never a
  * wrong hit.
  */
-import { hash } from 'node:crypto';
 import type { Endpoint } from '../gateway/types.js';
-import { canonicalJsonWithout } from './canonical.js';
+import { CanonicalWriter } from './canonical.js';
 
 /** Bumped whenever the key material changes shape, so old cache entries are simply missed. */
 export const REQUEST_KEY_VERSION = 'v1';
@@ -60,28 +59,38 @@ export interface RequestKeyInput {
  * debugging and for tests.
  */
 export function requestKeyMaterial(input: RequestKeyInput): string {
-  return (
-    '{"body":' +
-    canonicalJsonWithout(input.body, KEY_NEUTRAL_FIELDS) +
-    ',"endpoint":' +
-    JSON.stringify(input.endpoint) +
-    ',"model":' +
-    JSON.stringify(input.model) +
-    ',"tenant":' +
-    (input.tenant === undefined ? 'null' : JSON.stringify(input.tenant)) +
-    '}'
-  );
+  const writer = new CanonicalWriter();
+  writeKeyMaterial(writer, input);
+  return writer.text;
 }
 
 /** `v1:` + base64url(sha256(material)): 46 ASCII characters, usable as an LMDB key. */
 export function hashKeyMaterial(material: string): string {
-  // crypto.hash: one-shot, no Hash object (faster than createHash for small inputs).
-  return REQUEST_KEY_VERSION + ':' + hash('sha256', material, 'base64url');
+  const writer = new CanonicalWriter('sha256');
+  writer.raw(material);
+  return REQUEST_KEY_VERSION + ':' + writer.digest();
 }
 
-/** The request key: `v1:<base64url sha256 of requestKeyMaterial(input)>`. */
+/**
+ * The request key: `v1:` + base64url(sha256(requestKeyMaterial(input))), computed without
+ * building the material as one string (see CanonicalWriter).
+ */
 export function requestKey(input: RequestKeyInput): string {
-  return hashKeyMaterial(requestKeyMaterial(input));
+  const writer = new CanonicalWriter('sha256');
+  writeKeyMaterial(writer, input);
+  return REQUEST_KEY_VERSION + ':' + writer.digest();
+}
+
+function writeKeyMaterial(writer: CanonicalWriter, input: RequestKeyInput): void {
+  writer.raw('{"body":');
+  writer.object(input.body, KEY_NEUTRAL_FIELDS);
+  writer.raw(',"endpoint":');
+  writer.value(input.endpoint);
+  writer.raw(',"model":');
+  writer.value(input.model);
+  writer.raw(',"tenant":');
+  writer.value(input.tenant ?? null);
+  writer.raw('}');
 }
 
 /**

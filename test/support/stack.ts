@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
 import { startOpenAIUpstream, type OpenAIUpstream, type UpstreamOptions } from '../../src/loopback/openai-upstream.js';
 import { startOptimizer, type Optimizer } from '../../src/optimizer.js';
+import type { Clock } from '../../src/limits/clock.js';
 
 export interface Stack {
   optimizer: Optimizer;
@@ -23,6 +24,8 @@ export interface StackOptions {
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
   dataDir?: string;
+  /** The limiter's clock (e.g. fastClock(100) to make 60 s windows last 0.6 s). */
+  limiterClock?: Clock;
 }
 
 /**
@@ -68,7 +71,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   const logger = createLogger({ level: config.log.level, destination });
-  const optimizer = await startOptimizer({ config, logger, env });
+  const optimizer = await startOptimizer({ config, logger, env, ...(options.limiterClock ? { limiterClock: options.limiterClock } : {}) });
   return {
     optimizer,
     upstreams,

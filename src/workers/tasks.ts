@@ -1,0 +1,32 @@
+/** What crosses the thread boundary between the pool (main thread) and the hash worker. */
+import type { Endpoint } from '../gateway/types.js';
+
+/** Passed once to every worker (Piscina `workerData`). */
+export interface HashWorkerData {
+  storePath: string;
+  mapSizeBytes: number;
+}
+
+/**
+ * A request to key. The body travels as its JSON text: a string is copied across threads in one
+ * block, where a parsed object would be structured-cloned member by member.
+ */
+export interface HashTask {
+  text: string;
+  endpoint: Endpoint;
+  model: string;
+  tenant: string | undefined;
+}
+
+export interface HashResult {
+  /** The request key (`requestKey`). */
+  key: string;
+  /** The prompt-token estimate (`estimateTokens`). */
+  tokens: number;
+}
+
+export interface LookupTask {
+  key: string;
+  /** ms since the epoch, taken on the caller's clock; entries expiring at or before it are not returned. */
+  now: number;
+}
