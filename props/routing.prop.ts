@@ -9,23 +9,11 @@ import { describe, expect, it } from 'vitest';
 import type { BackendConfig, RoutingConfig } from '../src/config/types.js';
 import { OptimizerError } from '../src/errors/registry.js';
 import { buildRoutingTable, resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
+import { backendConfig } from '../test/support/fixtures.js';
 
 const BACKEND_IDS = ['a', 'b', 'groq', 'openrouter'] as const;
 /** Includes ids that collide with `backend/model` names (`a/m1`, `groq/m2`). */
 const MODEL_IDS = ['m1', 'm2', 'meta-llama/llama-3.3-70b', 'a/m1', 'groq/m2', 'auto-ish'] as const;
-
-function backendConfig(id: string, models: string[]): BackendConfig {
-  return {
-    id,
-    provider: 'openai-compatible',
-    baseUrl: `http://${id}.invalid/v1`,
-    models,
-    headers: {},
-    timeouts: { connectMs: 1000, headersMs: 1000, bodyIdleMs: 1000 },
-    connections: 1,
-    restart: 'permanent',
-  };
-}
 
 interface Fleet {
   backends: BackendConfig[];

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AgentConfig } from '../../src/config/types.js';
 import { OptimizerError } from '../../src/errors/registry.js';
 import { AgentDirectory, ANONYMOUS_AGENT, bearer } from '../../src/identity/agents.js';
-
-function thrown(fn: () => unknown): OptimizerError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OptimizerError);
-    return error as OptimizerError;
-  }
-  throw new Error('expected an OptimizerError, nothing was thrown');
-}
+import { thrown } from '../support/fixtures.js';
 
 const agents: AgentConfig[] = [
   { id: 'coder', keyEnv: 'CODER_KEY', type: 'coder' },

@@ -4,22 +4,10 @@ import { routerMachine } from '../../machines/router.machine.js';
 import type { BackendConfig } from '../../src/config/types.js';
 import { OptimizerError } from '../../src/errors/registry.js';
 import { buildRoutingTable, type Route, type RouteQuery } from '../../src/routing/table.js';
-
-function backend(id: string, models: string[]): BackendConfig {
-  return {
-    id,
-    provider: 'openai-compatible',
-    baseUrl: `http://${id}.invalid/v1`,
-    models,
-    headers: {},
-    timeouts: { connectMs: 1000, headersMs: 1000, bodyIdleMs: 1000 },
-    connections: 1,
-    restart: 'permanent',
-  };
-}
+import { backendConfig } from '../support/fixtures.js';
 
 const table = buildRoutingTable({
-  backends: [backend('groq', ['llama-3.3-70b-versatile']), backend('openrouter', ['meta-llama/llama-3.3-70b'])],
+  backends: [backendConfig('groq', ['llama-3.3-70b-versatile']), backendConfig('openrouter', ['meta-llama/llama-3.3-70b'])],
   routing: { aliases: { fast: 'groq/llama-3.3-70b-versatile' }, defaultModel: '' },
 });
 

@@ -2,19 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackendConfig, OptimizerConfig } from '../../src/config/types.js';
 import { OptimizerError } from '../../src/errors/registry.js';
 import { buildRoutingTable, resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../../src/routing/table.js';
-
-function backend(id: string, models: string[]): BackendConfig {
-  return {
-    id,
-    provider: 'openai-compatible',
-    baseUrl: `http://${id}.invalid/v1`,
-    models,
-    headers: {},
-    timeouts: { connectMs: 1000, headersMs: 1000, bodyIdleMs: 1000 },
-    connections: 1,
-    restart: 'permanent',
-  };
-}
+import { backendConfig, thrown } from '../support/fixtures.js';
 
 function table(backends: BackendConfig[], routing: Partial<OptimizerConfig['routing']> = {}): RoutingTable {
   return buildRoutingTable({ backends, routing: { aliases: {}, defaultModel: '', ...routing } });
@@ -24,23 +12,12 @@ function resolve(t: RoutingTable, model: string | undefined, pinnedBackend?: str
   return resolveRoute(t, { model, pinnedBackend });
 }
 
-/** The OptimizerError thrown by `fn` (fails the test when nothing or something else is thrown). */
-function thrown(fn: () => unknown): OptimizerError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OptimizerError);
-    return error as OptimizerError;
-  }
-  throw new Error('expected an OptimizerError, nothing was thrown');
-}
-
 const fleet = () =>
   table(
     [
-      backend('groq', ['llama-3.3-70b-versatile', 'qwen-qwq-32b']),
-      backend('together', ['llama-3.3-70b-versatile', 'deepseek-v3']),
-      backend('openrouter', ['meta-llama/llama-3.3-70b', 'openai/gpt-4o']),
+      backendConfig('groq', ['llama-3.3-70b-versatile', 'qwen-qwq-32b']),
+      backendConfig('together', ['llama-3.3-70b-versatile', 'deepseek-v3']),
+      backendConfig('openrouter', ['meta-llama/llama-3.3-70b', 'openai/gpt-4o']),
     ],
     { aliases: { fast: 'groq/llama-3.3-70b-versatile', big: 'openrouter/meta-llama/llama-3.3-70b' } },
   );
@@ -62,7 +39,7 @@ describe('buildRoutingTable', () => {
   });
 
   it('drops an alias whose target is not configured (config validation reports it)', () => {
-    const t = table([backend('a', ['m'])], { aliases: { ghost: 'b/m' } });
+    const t = table([backendConfig('a', ['m'])], { aliases: { ghost: 'b/m' } });
     expect(t.aliases.has('ghost')).toBe(false);
   });
 
@@ -71,7 +48,7 @@ describe('buildRoutingTable', () => {
   });
 
   it('takes a configured default alias or backend/model', () => {
-    const backends = [backend('a', ['m1']), backend('b', ['m2'])];
+    const backends = [backendConfig('a', ['m1']), backendConfig('b', ['m2'])];
     expect(table(backends, { aliases: { pick: 'b/m2' }, defaultModel: 'pick' }).defaultTarget?.name).toBe('b/m2');
     expect(table(backends, { defaultModel: 'b/m2' }).defaultTarget?.name).toBe('b/m2');
   });
@@ -107,7 +84,7 @@ describe('resolveRoute', () => {
   });
 
   it('takes a configured default (alias or backend/model) for auto', () => {
-    const backends = [backend('a', ['m1']), backend('b', ['m2', 'm3'])];
+    const backends = [backendConfig('a', ['m1']), backendConfig('b', ['m2', 'm3'])];
     expect(resolve(table(backends, { aliases: { pick: 'b/m3' }, defaultModel: 'pick' }), 'auto').target.name).toBe('b/m3');
     expect(resolve(table(backends, { defaultModel: 'b/m2' }), undefined).target.name).toBe('b/m2');
   });
@@ -217,7 +194,7 @@ describe('resolveRoute', () => {
 
   it('an explicit backend/model wins over a bare model id of the same spelling', () => {
     // OpenRouter serves `openai/gpt-4o`; a backend called `openai` serves `gpt-4o`.
-    const t = table([backend('openrouter', ['openai/gpt-4o']), backend('openai', ['gpt-4o'])]);
+    const t = table([backendConfig('openrouter', ['openai/gpt-4o']), backendConfig('openai', ['gpt-4o'])]);
     expect(resolve(t, 'openai/gpt-4o').target.name).toBe('openai/gpt-4o');
     expect(resolve(t, 'openrouter/openai/gpt-4o').target.backendId).toBe('openrouter');
   });
@@ -225,7 +202,7 @@ describe('resolveRoute', () => {
   it('regression: a pinned backend serves its own model id even when that id spells another backend’s explicit name', () => {
     // OpenRouter serves `openai/gpt-4o`; a backend called `openai` serves `gpt-4o`. The client
     // pins OpenRouter and asks for OpenRouter's own model id: OpenRouter serves exactly that.
-    const t = table([backend('openrouter', ['openai/gpt-4o']), backend('openai', ['gpt-4o'])]);
+    const t = table([backendConfig('openrouter', ['openai/gpt-4o']), backendConfig('openai', ['gpt-4o'])]);
     const query: RouteQuery = { model: 'openai/gpt-4o', pinnedBackend: 'openrouter' };
     expect(() => resolveRoute(t, query)).not.toThrow();
     expect(resolveRoute(t, query).target.name).toBe('openrouter/openai/gpt-4o');
