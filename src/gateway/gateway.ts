@@ -111,14 +111,17 @@ export class Gateway {
       const includeUsage = req.stream && (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
       let flight: Flight | undefined;
+      let promptTokens: number | undefined;
       if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
         const keyInput = { endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant };
         // Large bodies are keyed in the worker pool (the main thread serves others meanwhile).
         const pool = this.deps.pool();
-        const key =
-          req.bodyText !== undefined && pool
-            ? (await computeRequestKey(keyInput, { text: req.bodyText, bytes: req.bodyBytes ?? req.bodyText.length, pool })).key
-            : requestKey(keyInput);
+        let key: string;
+        if (req.bodyText !== undefined && pool) {
+          const hashed = await computeRequestKey(keyInput, { text: req.bodyText, bytes: req.bodyBytes ?? req.bodyText.length, pool });
+          key = hashed.key;
+          promptTokens = hashed.tokens; // estimated in the worker too
+        } else key = requestKey(keyInput);
         if (policy.read) {
           const entry = this.#cache.get(key);
           if (entry) {
@@ -170,7 +173,7 @@ export class Gateway {
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
-      await this.#admit(req, route.target.backendId, signal);
+      await this.#admit(req, route.target.backendId, signal, promptTokens);
       await this.#callUpstream(req, route.target, meta, sink, signal);
       await settled;
     } catch (error) {
@@ -188,13 +191,13 @@ export class Gateway {
   }
 
   /** Waits for the rate limits (global, the agent's, the backend's); throws RATE_LIMITED past the deadline. */
-  async #admit(req: GatewayRequest, backendId: string, signal: AbortSignal): Promise<void> {
+  async #admit(req: GatewayRequest, backendId: string, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
     const { limiter } = this.deps;
     const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
     const request = {
       agentId: req.agentId,
       backendId,
-      tokens: this.#countTokens ? estimateTokens(req.body) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
+      tokens: this.#countTokens ? (promptTokens ?? estimateTokens(req.body)) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
       priority: req.hints.priority ?? 0,
       signal,
     };

@@ -24,6 +24,8 @@ import { POOL_HASH_THRESHOLD_BYTES } from '../keys/key-service.js';
 import { sendHttpError } from './error-response.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
+import { callBackend } from '../../actors/backend.js';
+import { upstreamHttpError } from '../upstream/http-error.js';
 
 export interface FrontDoorDeps {
   system: OptimizerSystem;
@@ -167,6 +169,11 @@ export class FrontDoor {
     const path = q === -1 ? url : url.slice(0, q);
     const methods = this.#routes.get(path);
     if (!methods) {
+      if (path.startsWith('/admin/backends/') && path.endsWith('/models')) {
+        if (req.method !== 'GET') return this.#methodNotAllowed(req, res, path, ['GET']);
+        const backendId = decodeURIComponent(path.slice('/admin/backends/'.length, -'/models'.length));
+        return void this.#admin(req, res, () => void this.#upstreamModels(res, backendId).catch((error: unknown) => this.#fail(res, error)));
+      }
       if (path.startsWith('/admin/actors/') && path.endsWith('/crash')) {
         if (req.method !== 'POST') return this.#methodNotAllowed(req, res, path, ['POST']);
         return void this.#admin(req, res, () => this.#crash(res, decodeURIComponent(path.slice('/admin/actors/'.length, -'/crash'.length))));
@@ -259,6 +266,27 @@ export class FrontDoor {
       return sendHttpError(res, new OptimizerError('ADMIN_FORBIDDEN', adminKey !== undefined ? 'Send the admin key as `Authorization: Bearer <key>`.' : 'Admin endpoints answer loopback clients only unless `admin.keyEnv` is set.'));
     }
     handle();
+  }
+
+  /** The backend's own model list (`GET {baseUrl}/models`), as it answers it: what is really reachable there. */
+  async #upstreamModels(res: ServerResponse, backendId: string): Promise<void> {
+    if (!this.deps.table.backends.has(backendId)) {
+      throw new OptimizerError('BACKEND_NOT_FOUND', `No backend named '${backendId}' is configured.`);
+    }
+    const controller = new AbortController();
+    res.on('close', () => controller.abort());
+    const upstream = await callBackend(this.deps.system, backendId, { method: 'GET', path: '/models', signal: controller.signal, stream: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (upstream.status >= 400) throw upstreamHttpError(upstream.status, upstream.headers, text, backendId);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${backendId} answered /models with a body that is not JSON.`);
+    }
+    sendJson(res, 200, value);
   }
 
   #crash(res: ServerResponse, systemId: string): void {

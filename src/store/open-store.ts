@@ -1,4 +1,5 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 
 /** The store could not be opened; the message names the path and the reason. */
@@ -31,9 +32,39 @@ export function openStore(options: StoreOptions): RootDatabase {
   } catch (error) {
     throw new StoreError(path, `the directory is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
+  checkDataFile(path);
   try {
     return open({ path, mapSize: options.mapSizeBytes, encoding: 'msgpack', compression: false });
   } catch (error) {
     throw new StoreError(path, `LMDB refused it (${(error as Error).message})`, { cause: error });
+  }
+}
+
+/** LMDB's meta page: the magic number (little-endian) sits after the 24-byte page header. */
+const LMDB_MAGIC = 0xbeefc0de;
+const MAGIC_OFFSET = 24;
+
+/**
+ * Refuses a `data.mdb` that is not an LMDB environment before LMDB maps it: the native
+ * library can crash the process (SIGSEGV) on a garbage file instead of returning an error.
+ * Only the meta page is checked; deeper damage is LMDB's to report.
+ */
+function checkDataFile(path: string): void {
+  const file = join(path, 'data.mdb');
+  if (!existsSync(file)) return;
+  const header = Buffer.alloc(MAGIC_OFFSET + 4);
+  let fd: number | undefined;
+  let read = 0;
+  try {
+    fd = openSync(file, 'r');
+    read = readSync(fd, header, 0, header.length, 0);
+  } catch (error) {
+    throw new StoreError(path, `data.mdb cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (read === 0) return; // an empty file: LMDB initialises it
+  if (read < header.length || header.readUInt32LE(MAGIC_OFFSET) !== LMDB_MAGIC) {
+    throw new StoreError(path, 'data.mdb is not an LMDB environment (corrupt, or another file): move it away or point store.path elsewhere');
   }
 }

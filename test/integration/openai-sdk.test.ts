@@ -72,6 +72,16 @@ describe('OpenAI-compatible HTTP API, driven by the official openai client', () 
     expect(ids).toEqual(expect.arrayContaining(['auto', 'main/test-model', 'main/embed-model', 'spare/other-model', 'fast']));
   });
 
+  it('lists what a backend itself serves on /admin/backends/:id/models (a real upstream call)', async () => {
+    const calls = stack.upstreams.spare!.calls;
+    const response = await fetch(`${stack.optimizer.url}/admin/backends/spare/models`);
+    expect(response.status).toBe(200);
+    const list = (await response.json()) as { object: string; data: { id: string }[] };
+    expect(list.data.map((m) => m.id)).toEqual(['test-model', 'other-model']);
+    expect(stack.upstreams.spare!.calls).toBe(calls + 1);
+    expect((await fetch(`${stack.optimizer.url}/admin/backends/ghost/models`)).status).toBe(404);
+  });
+
   it('resolves aliases, auto and bare model names', async () => {
     const alias = await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'a' }] }).withResponse();
     expect(alias.response.headers.get('x-backend')).toBe('spare');
