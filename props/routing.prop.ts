@@ -33,7 +33,7 @@ const fleet: fc.Arbitrary<Fleet> = fc
     return aliases.chain((aliasMap) => {
       const defaults = [...names, ...Object.keys(aliasMap)];
       const defaultModel = defaults.length > 0 ? fc.oneof(fc.constant(''), fc.constantFrom(...defaults)) : fc.constant('');
-      return defaultModel.map((d): Fleet => ({ backends, routing: { aliases: aliasMap, defaultModel: d } }));
+      return defaultModel.map((d): Fleet => ({ backends, routing: { aliases: aliasMap, fallbacks: {}, defaultModel: d } }));
     });
   });
 

@@ -33,7 +33,7 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
     maxQueueWaitMs: 30_000, // ms a request may queue for a limit before a 429
   },
   backends: [],
-  routing: { aliases: {}, defaultModel: '' },
+  routing: { aliases: {}, fallbacks: {}, defaultModel: '' },
   agents: [],
   sessions: {
     idleTimeoutMs: 300_000, // 5 min
@@ -43,6 +43,18 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
   },
   admin: { allowFaultInjection: false },
   log: { level: 'info' },
+  resilience: {
+    retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 },
+    breaker: {
+      failureThreshold: 5, // consecutive failures
+      errorRate: { threshold: 0.5, windowMs: 30_000, minRequests: 20 },
+      cooldownMs: 5_000, // first open period, ms
+      maxCooldownMs: 60_000,
+      cooldownMultiplier: 2,
+      halfOpenProbes: 1,
+    },
+    requestTimeoutMs: 300_000, // 5 min: long reasoning answers included
+  },
   supervision: {
     // DESIGN.md §3: a crash restarts the child and everything started after it.
     strategy: 'rest_for_one',

@@ -158,7 +158,9 @@ function applyDefaults(file: JsonObject): JsonObject {
   const { $schema: _ignored, ...rest } = file;
   const merged = mergeDeep(DEFAULTS, rest) as JsonObject;
 
-  if (Array.isArray(merged.backends)) merged.backends = merged.backends.map(withBackendDefaults);
+  const resilience = isRecord(merged.resilience) ? merged.resilience : {};
+  const breaker = isRecord(resilience.breaker) ? resilience.breaker : {};
+  if (Array.isArray(merged.backends)) merged.backends = merged.backends.map((entry) => withBackendDefaults(entry, breaker));
   const supervision = merged.supervision;
   if (isRecord(supervision) && Array.isArray(supervision.children)) {
     supervision.children = supervision.children.map(withChildDefaults);
@@ -166,10 +168,10 @@ function applyDefaults(file: JsonObject): JsonObject {
   return merged;
 }
 
-function withBackendDefaults(entry: unknown): unknown {
+function withBackendDefaults(entry: unknown, breaker: JsonObject): unknown {
   if (!isRecord(entry)) return entry;
   const preset = typeof entry.provider === 'string' ? PROVIDER_PRESETS[entry.provider as ProviderName] : undefined;
-  const base: JsonObject = { ...BACKEND_DEFAULTS };
+  const base: JsonObject = { ...BACKEND_DEFAULTS, breaker };
   if (preset?.baseUrl !== undefined) base.baseUrl = preset.baseUrl;
   if (preset?.defaultApiKeyEnv !== undefined) base.apiKeyEnv = preset.defaultApiKeyEnv;
   const backend = mergeDeep(base, entry) as JsonObject;
@@ -218,6 +220,7 @@ function checkSemantics(config: JsonObject, problems: ConfigProblem[]): void {
   checkAgents(recordsOf(config.agents), problems);
   checkRouting(config.routing, servedModels, problems);
   checkSupervision(config.supervision, problems);
+  checkResilience(config, problems);
 }
 
 /** Returns backend id → the models it serves. */
@@ -274,6 +277,17 @@ function checkRouting(routing: unknown, served: Map<string, Set<string>>, proble
     const reason = modelRefProblem(target, served);
     if (reason !== undefined) problems.push({ path: `/routing/aliases/${escapePointer(alias)}`, message: reason });
   }
+  const fallbacks = isRecord(routing.fallbacks) ? routing.fallbacks : {};
+  for (const [from, targets] of Object.entries(fallbacks)) {
+    const fromProblem = Object.hasOwn(aliases, from) ? undefined : modelRefProblem(from, served);
+    if (fromProblem !== undefined) problems.push({ path: `/routing/fallbacks/${escapePointer(from)}`, message: `${fromProblem} (a key must be an alias or a backendId/model)` });
+    if (!Array.isArray(targets)) continue;
+    targets.forEach((target, i) => {
+      if (typeof target !== 'string') return;
+      const reason = modelRefProblem(target, served);
+      if (reason !== undefined) problems.push({ path: `/routing/fallbacks/${escapePointer(from)}/${i}`, message: reason });
+    });
+  }
   const defaultModel = routing.defaultModel;
   if (typeof defaultModel === 'string' && defaultModel !== '' && !Object.hasOwn(aliases, defaultModel)) {
     const reason = defaultModel.includes('/') ? modelRefProblem(defaultModel, served) : 'is neither an alias nor a `backendId/model`';
@@ -291,6 +305,21 @@ function modelRefProblem(ref: string, served: Map<string, Set<string>>): string 
   if (models === undefined) return `"${ref}" names no configured backend "${backendId}"`;
   if (!models.has(model)) return `backend "${backendId}" does not serve model "${model}" (it serves: ${[...models].join(', ')})`;
   return undefined;
+}
+
+function checkResilience(config: JsonObject, problems: ConfigProblem[]): void {
+  const resilience = isRecord(config.resilience) ? config.resilience : {};
+  const retry = isRecord(resilience.retry) ? resilience.retry : {};
+  if (typeof retry.baseDelayMs === 'number' && typeof retry.maxDelayMs === 'number' && retry.baseDelayMs > retry.maxDelayMs) {
+    problems.push({ path: '/resilience/retry/baseDelayMs', message: `must be <= maxDelayMs (${retry.maxDelayMs})` });
+  }
+  const checkBreaker = (breaker: unknown, path: string) => {
+    if (isRecord(breaker) && typeof breaker.cooldownMs === 'number' && typeof breaker.maxCooldownMs === 'number' && breaker.cooldownMs > breaker.maxCooldownMs) {
+      problems.push({ path: `${path}/cooldownMs`, message: `must be <= maxCooldownMs (${breaker.maxCooldownMs})` });
+    }
+  };
+  checkBreaker(resilience.breaker, '/resilience/breaker');
+  if (Array.isArray(config.backends)) config.backends.forEach((b, i) => isRecord(b) && checkBreaker(b.breaker, `/backends/${i}/breaker`));
 }
 
 function checkSupervision(supervision: unknown, problems: ConfigProblem[]): void {

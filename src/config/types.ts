@@ -60,6 +60,29 @@ export interface BackendTimeouts {
   bodyIdleMs: number;
 }
 
+/** Circuit breaker settings (machines/breaker.machine.ts). */
+export interface BreakerConfig {
+  /** Consecutive counted failures that open the breaker. */
+  failureThreshold: number;
+  /** Opens also when, within `windowMs` and over at least `minRequests` calls, the failure share reaches `threshold` (0–1). */
+  errorRate: { threshold: number; windowMs: number; minRequests: number };
+  /** First open period; each reopen without a close in between multiplies it by `cooldownMultiplier`, up to `maxCooldownMs`. */
+  cooldownMs: number;
+  maxCooldownMs: number;
+  cooldownMultiplier: number;
+  /** Calls let through at once while half-open. */
+  halfOpenProbes: number;
+}
+
+/** Retry settings (src/resilience/retry.ts). */
+export interface RetryConfig {
+  /** Attempts per request in all, across backends (1 = no retry). */
+  maxAttempts: number;
+  /** Full-jitter exponential backoff: attempt n waits random(0, min(maxDelayMs, baseDelayMs × 2^(n−1))). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
 export interface BackendConfig {
   id: string;
   provider: ProviderName;
@@ -76,6 +99,8 @@ export interface BackendConfig {
   connections: number;
   restart: RestartPolicy;
   limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+  /** This backend's breaker (defaults: `resilience.breaker`). */
+  breaker: BreakerConfig;
 }
 
 export interface AgentConfig {
@@ -92,6 +117,8 @@ export interface AgentConfig {
 export interface RoutingConfig {
   /** alias → `backendId/model`. */
   aliases: Record<string, string>;
+  /** `backendId/model` (or alias) → the `backendId/model`s to fail over to, in order. */
+  fallbacks: Record<string, string[]>;
   /** What `model: "auto"` (or an omitted model) resolves to: an alias or `backendId/model`. Empty = first backend's first model. */
   defaultModel: string;
 }
@@ -145,6 +172,15 @@ export interface OptimizerConfig {
     allowFaultInjection: boolean;
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  resilience: {
+    retry: RetryConfig;
+    /** Defaults for every backend's `breaker`. */
+    breaker: BreakerConfig;
+    /** Longest a request may take in all (queueing, attempts, backoff), in ms; none waits past it. */
+    requestTimeoutMs: number;
+    /** Seed of the retry jitter (tests set it for determinism); unset = random. */
+    jitterSeed?: number;
+  };
   supervision: SupervisionConfig;
 }
 

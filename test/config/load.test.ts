@@ -105,6 +105,7 @@ describe('loadConfig: merging the file over the defaults', () => {
       timeouts: { connectMs: 5_000, headersMs: 120_000, bodyIdleMs: 60_000 },
       connections: 64,
       restart: 'permanent',
+      breaker: DEFAULTS.resilience.breaker,
     });
     expect(second?.baseUrl).toBe('http://127.0.0.1:9999/v1'); // trailing slash dropped
     expect(second?.apiKeyEnv).toBeUndefined();
@@ -326,3 +327,40 @@ if (existsSync(repoConfig)) {
     });
   });
 }
+
+describe('loadConfig: resilience', () => {
+  it('gives each backend the breaker defaults of resilience.breaker, field by field under its own', () => {
+    const file = fixture({
+      resilience: { breaker: { failureThreshold: 9 } },
+      backends: [{ id: 'a', provider: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', models: ['m'], breaker: { halfOpenProbes: 3 } }],
+    });
+    const config = loadConfig({ configPath: file }, {});
+    expect(config.backends[0]?.breaker).toEqual({ ...DEFAULTS.resilience.breaker, failureThreshold: 9, halfOpenProbes: 3 });
+  });
+
+  it('rejects out-of-range breaker and retry settings, never clamps them', () => {
+    const file = fixture({
+      resilience: { retry: { maxAttempts: 0, baseDelayMs: 500, maxDelayMs: 100 }, breaker: { errorRate: { threshold: 1.5 }, cooldownMs: 9000, maxCooldownMs: 1000 } },
+      backends: [{ id: 'a', provider: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1', models: ['m'], breaker: { failureThreshold: 0 } }],
+      routing: { fallbacks: { 'a/m': ['b/nope'] } },
+    });
+    const error = (() => {
+      try {
+        loadConfig({ configPath: file }, {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    const paths = error?.problems.map((p) => p.path) ?? [];
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/resilience/retry/maxAttempts',
+        '/resilience/retry/baseDelayMs',
+        '/resilience/breaker/errorRate/threshold',
+        '/resilience/breaker/cooldownMs',
+        '/backends/0/breaker/failureThreshold',
+        '/routing/fallbacks/a~1m/0',
+      ]),
+    );
+  });
+});

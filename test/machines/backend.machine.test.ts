@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromCallback } from 'xstate';
 import { backendMachine } from '../../machines/backend.machine.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import type { BackendConfig } from '../../src/config/types.js';
 import { Secret } from '../../src/config/secret.js';
 import { OptimizerError } from '../../src/errors/registry.js';
@@ -18,6 +19,7 @@ const groq: BackendConfig = {
   timeouts: { connectMs: 1000, headersMs: 5000, bodyIdleMs: 5000 },
   connections: 4,
   restart: 'permanent',
+  breaker: DEFAULTS.resilience.breaker,
 };
 
 /** A transport that records what it is given and settles calls when the test says so. */

@@ -8,7 +8,7 @@ import { backendConfig } from '../support/fixtures.js';
 
 const table = buildRoutingTable({
   backends: [backendConfig('groq', ['llama-3.3-70b-versatile']), backendConfig('openrouter', ['meta-llama/llama-3.3-70b'])],
-  routing: { aliases: { fast: 'groq/llama-3.3-70b-versatile' }, defaultModel: '' },
+  routing: { aliases: { fast: 'groq/llama-3.3-70b-versatile' }, fallbacks: {}, defaultModel: '' },
 });
 
 function start(t = table) {
@@ -57,7 +57,7 @@ describe('router machine', () => {
   });
 
   it('answers NO_BACKENDS with an empty table', () => {
-    const empty = buildRoutingTable({ backends: [], routing: { aliases: {}, defaultModel: '' } });
+    const empty = buildRoutingTable({ backends: [], routing: { aliases: {}, fallbacks: {}, defaultModel: '' } });
     const { resolve } = start(empty);
     expect((resolve({ model: undefined, pinnedBackend: undefined }) as OptimizerError).code).toBe('NO_BACKENDS');
   });

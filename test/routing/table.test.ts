@@ -5,7 +5,7 @@ import { buildRoutingTable, resolveRoute, type Route, type RouteQuery, type Rout
 import { backendConfig, thrown } from '../support/fixtures.js';
 
 function table(backends: BackendConfig[], routing: Partial<OptimizerConfig['routing']> = {}): RoutingTable {
-  return buildRoutingTable({ backends, routing: { aliases: {}, defaultModel: '', ...routing } });
+  return buildRoutingTable({ backends, routing: { aliases: {}, fallbacks: {}, defaultModel: '', ...routing } as OptimizerConfig['routing'] });
 }
 
 function resolve(t: RoutingTable, model: string | undefined, pinnedBackend?: string): Route {

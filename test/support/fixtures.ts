@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { DEFAULTS } from '../../src/config/defaults.js';
 import type { BackendConfig } from '../../src/config/types.js';
 import { OptimizerError } from '../../src/errors/registry.js';
 
@@ -13,6 +14,7 @@ export function backendConfig(id: string, models: string[]): BackendConfig {
     timeouts: { connectMs: 1000, headersMs: 1000, bodyIdleMs: 1000 },
     connections: 1,
     restart: 'permanent',
+    breaker: DEFAULTS.resilience.breaker,
   };
 }
 
