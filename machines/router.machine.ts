@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import { toOptimizerError, type OptimizerError } from '../src/errors/registry.js';
-import { resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
+import { candidatesFor, resolveRoute, type RoutePlan, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
 
 /**
  * The router: turns a request's `model` (and hints) into the backend that will serve it.
@@ -20,7 +20,7 @@ export interface RouterInput {
 }
 
 export type RouterEvent =
-  | { type: 'router.resolve'; query: RouteQuery; reply: (result: Route | OptimizerError) => void }
+  | { type: 'router.resolve'; query: RouteQuery; reply: (result: RoutePlan | OptimizerError) => void }
   | { type: 'debug.crash' };
 
 export const routerMachine = setup({
@@ -32,9 +32,10 @@ export const routerMachine = setup({
   actions: {
     resolve: assign(({ context, event }) => {
       const { query, reply } = event as Extract<RouterEvent, { type: 'router.resolve' }>;
-      let result: Route | OptimizerError;
+      let result: RoutePlan | OptimizerError;
       try {
-        result = resolveRoute(context.table, query);
+        const route = resolveRoute(context.table, query);
+        result = { ...route, candidates: candidatesFor(context.table, route) };
       } catch (error) {
         result = toOptimizerError(error);
       }

@@ -18,6 +18,11 @@ export interface Route {
   reason: RouteReason;
 }
 
+/** A route and every backend that may answer it, in the order to try them. */
+export interface RoutePlan extends Route {
+  candidates: RouteTarget[];
+}
+
 export interface RouteQuery {
   /** The request's `model` field; undefined or `auto` take the default route. */
   model: string | undefined;
@@ -36,6 +41,8 @@ export interface RoutingTable {
   /** backend id → its models, in config order. */
   backends: ReadonlyMap<string, readonly RouteTarget[]>;
   defaultTarget: RouteTarget | undefined;
+  /** `backendId/model` → its configured fallbacks (aliases resolved), in order. */
+  fallbacks: ReadonlyMap<string, readonly RouteTarget[]>;
 }
 
 export function buildRoutingTable(config: Pick<OptimizerConfig, 'backends' | 'routing'>): RoutingTable {
@@ -59,11 +66,18 @@ export function buildRoutingTable(config: Pick<OptimizerConfig, 'backends' | 'ro
     const target = byName.get(name);
     if (target) aliases.set(alias, target);
   }
+  const fallbacks = new Map<string, RouteTarget[]>();
+  for (const [from, names] of Object.entries(config.routing.fallbacks ?? {})) {
+    const source = aliases.get(from) ?? byName.get(from);
+    if (!source) continue;
+    const targets = names.map((name) => byName.get(name)).filter((t): t is RouteTarget => t !== undefined);
+    fallbacks.set(source.name, [...(fallbacks.get(source.name) ?? []), ...targets]);
+  }
   const configuredDefault = config.routing.defaultModel;
   const defaultTarget = configuredDefault
     ? (aliases.get(configuredDefault) ?? byName.get(configuredDefault))
     : [...byName.values()][0];
-  return { byName, aliases, byModel, backends, defaultTarget };
+  return { byName, aliases, byModel, backends, defaultTarget, fallbacks };
 }
 
 /** Resolves a request's model (and optional pinned backend) to a target, or throws a 404/503. */
@@ -119,4 +133,23 @@ export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
     return { target: onPinned, reason: 'pinned' };
   }
   return route;
+}
+
+/**
+ * Every backend that may answer a route, in the order to try them: the chosen target,
+ * then the same model on the other backends that serve it (config order), then the
+ * configured fallbacks. A pinned route (`x-backend`) has no alternatives.
+ */
+export function candidatesFor(table: RoutingTable, route: Route): RouteTarget[] {
+  if (route.reason === 'pinned') return [route.target];
+  const seen = new Set<string>([route.target.name]);
+  const candidates = [route.target];
+  const add = (target: RouteTarget) => {
+    if (seen.has(target.name)) return;
+    seen.add(target.name);
+    candidates.push(target);
+  };
+  for (const same of table.byModel.get(route.target.model) ?? []) add(same);
+  for (const fallback of table.fallbacks.get(route.target.name) ?? []) add(fallback);
+  return candidates;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackendConfig, OptimizerConfig } from '../../src/config/types.js';
 import { OptimizerError } from '../../src/errors/registry.js';
-import { buildRoutingTable, resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../../src/routing/table.js';
+import { buildRoutingTable, candidatesFor, resolveRoute, type Route, type RouteQuery, type RoutingTable } from '../../src/routing/table.js';
 import { backendConfig, thrown } from '../support/fixtures.js';
 
 function table(backends: BackendConfig[], routing: Partial<OptimizerConfig['routing']> = {}): RoutingTable {
@@ -206,5 +206,25 @@ describe('resolveRoute', () => {
     const query: RouteQuery = { model: 'openai/gpt-4o', pinnedBackend: 'openrouter' };
     expect(() => resolveRoute(t, query)).not.toThrow();
     expect(resolveRoute(t, query).target.name).toBe('openrouter/openai/gpt-4o');
+  });
+});
+
+describe('candidatesFor', () => {
+  const fleet = () =>
+    table([backendConfig('a', ['m', 'x']), backendConfig('b', ['m']), backendConfig('c', ['m', 'y']), backendConfig('d', ['z'])], {
+      aliases: { fast: 'a/m' },
+      fallbacks: { fast: ['d/z', 'b/m'], 'c/y': ['a/x'] },
+    });
+
+  it('tries the chosen target, then the same model elsewhere, then the fallbacks, each once', () => {
+    const t = fleet();
+    expect(candidatesFor(t, resolve(t, 'fast')).map((c) => c.name)).toEqual(['a/m', 'b/m', 'c/m', 'd/z']);
+    expect(candidatesFor(t, resolve(t, 'c/y')).map((c) => c.name)).toEqual(['c/y', 'a/x']);
+    expect(candidatesFor(t, resolve(t, 'b/m')).map((c) => c.name)).toEqual(['b/m', 'a/m', 'c/m']);
+  });
+
+  it('a pinned route has no alternatives', () => {
+    const t = fleet();
+    expect(candidatesFor(t, resolve(t, 'm', 'c')).map((c) => c.name)).toEqual(['c/m']);
   });
 });
