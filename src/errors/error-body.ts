@@ -9,6 +9,8 @@ export interface ErrorBody {
     code: string;
     retry_after_ms?: number;
     request_id?: string;
+    /** Where the request was kept when every backend failed (replay it with POST /admin/dlq/:id/replay). */
+    dlq_id?: string;
   };
 }
 
@@ -17,5 +19,7 @@ export function errorBody(error: OptimizerError, requestId?: string): ErrorBody 
   const body: ErrorBody = { error: { message: error.message, type: error.type, param: error.param ?? null, code: error.code } };
   if (error.retryAfterMs !== undefined) body.error.retry_after_ms = error.retryAfterMs;
   if (requestId !== undefined) body.error.request_id = requestId;
+  const dlqId = error.details?.dlqId;
+  if (typeof dlqId === 'string') body.error.dlq_id = dlqId;
   return body;
 }

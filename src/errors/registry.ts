@@ -132,6 +132,12 @@ export const ERRORS = {
     type: 'api_error',
     description: 'The backend is configured but cannot be used (e.g. the env var named by its `apiKeyEnv` is unset); the message says what to set.',
   },
+  ALL_BACKENDS_FAILED: {
+    status: 502,
+    type: 'api_error',
+    description: 'Every candidate backend failed (or none could take the request); the request is kept in the dead-letter queue under `dlq_id`.',
+  },
+  DLQ_NOT_FOUND: { status: 404, type: 'not_found_error', description: 'No dead letter has that id.' },
   NO_BACKENDS: { status: 503, type: 'api_error', description: 'No backend is configured or reachable.' },
 
   // ── the optimizer itself ───────────────────────────────────────────────────

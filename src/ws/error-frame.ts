@@ -4,7 +4,7 @@ import type { OptimizerError } from '../errors/registry.js';
 export interface ErrorFrame {
   type: 'error';
   id?: string;
-  error: { code: string; message: string; type: string; status: number; param?: string; retryAfterMs?: number };
+  error: { code: string; message: string; type: string; status: number; param?: string; retryAfterMs?: number; dlqId?: string };
 }
 
 /** The one place that turns an error into a WebSocket `error` frame. */
@@ -13,5 +13,7 @@ export function errorFrame(error: OptimizerError, id?: string): ErrorFrame {
   if (id !== undefined) frame.id = id;
   if (error.param !== undefined) frame.error.param = error.param;
   if (error.retryAfterMs !== undefined) frame.error.retryAfterMs = error.retryAfterMs;
+  const dlqId = error.details?.dlqId;
+  if (typeof dlqId === 'string') frame.error.dlqId = dlqId;
   return frame;
 }

@@ -54,6 +54,8 @@ describe('error registry', () => {
       UPSTREAM_STREAM_ERROR: 502,
       BACKEND_UNAVAILABLE: 503,
       BACKEND_DISABLED: 503,
+      ALL_BACKENDS_FAILED: 502,
+      DLQ_NOT_FOUND: 404,
       NO_BACKENDS: 503,
       SHUTTING_DOWN: 503,
       INTERNAL: 500,
