@@ -138,6 +138,11 @@ export const ERRORS = {
     description: 'Every candidate backend failed (or none could take the request); the request is kept in the dead-letter queue under `dlq_id`.',
   },
   DLQ_NOT_FOUND: { status: 404, type: 'not_found_error', description: 'No dead letter has that id.' },
+  DLQ_UNAVAILABLE: {
+    status: 503,
+    type: 'api_error',
+    description: 'The dead-letter queue could not store or read entries (the store is down or restarting).',
+  },
   NO_BACKENDS: { status: 503, type: 'api_error', description: 'No backend is configured or reachable.' },
 
   // ── the optimizer itself ───────────────────────────────────────────────────

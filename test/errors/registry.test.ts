@@ -56,6 +56,7 @@ describe('error registry', () => {
       BACKEND_DISABLED: 503,
       ALL_BACKENDS_FAILED: 502,
       DLQ_NOT_FOUND: 404,
+      DLQ_UNAVAILABLE: 503,
       NO_BACKENDS: 503,
       SHUTTING_DOWN: 503,
       INTERNAL: 500,
