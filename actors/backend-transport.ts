@@ -4,6 +4,7 @@ import { fromCallback } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
 import { authHeaders } from '../src/providers/presets.js';
 import { upstreamFailure } from '../src/upstream/errors.js';
+import { parseRateLimitHeaders } from '../src/resilience/quota.js';
 import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
 
 /** How often a transport's counters are reported to its backend actor while they change. */
@@ -77,6 +78,8 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
         .then(
           (res) => {
             const ok = res.statusCode < 400;
+            // Remember what the backend says of its quota, to steer away before it answers 429.
+            input.quota?.observe(parseRateLimitHeaders(res.headers, Date.now()));
             res.body.once('end', () => settle(started, ok, res.statusCode));
             res.body.once('error', (err) => settle(started, false, res.statusCode, upstreamFailure(err, backend.id).code));
             call.resolve({ status: res.statusCode, headers: res.headers, body: res.body, backendId: backend.id });

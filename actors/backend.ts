@@ -9,6 +9,9 @@ import { OptimizerError } from '../src/errors/registry.js';
 import { PROVIDER_PRESETS } from '../src/providers/presets.js';
 import type { BackendInput, UpstreamCall, UpstreamResponse } from '../src/upstream/types.js';
 import { backendTransport } from './backend-transport.js';
+import type { QuotaTracker } from '../src/resilience/quota.js';
+import type { BreakerEmitted } from '../machines/breaker.machine.js';
+import type { BreakerRef } from '../src/resilience/breaker-client.js';
 
 /** The backend machine with its undici transport. */
 export const backendLogic = backendMachine.provide({ actors: { transport: backendTransport } });
@@ -16,10 +19,16 @@ export const backendLogic = backendMachine.provide({ actors: { transport: backen
 /** System id of a backend's actor. */
 export const backendSystemId = (backendId: string): string => `backend:${backendId}`;
 
+/** What a backend actor shares with the rest of the optimizer: its quota knowledge and where breaker events go. */
+export interface BackendShared {
+  quota?: QuotaTracker;
+  onBreakerEvent?: (event: BreakerEmitted) => void;
+}
+
 /** The backend actor's input: its config, its key from the env, and why it is disabled if it is. */
-export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv): BackendInput {
+export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv, shared: BackendShared = {}): BackendInput {
   const key = readSecret(backend.apiKeyEnv, env);
-  const input: BackendInput = { backend, apiKey: key === undefined ? undefined : new Secret(key) };
+  const input: BackendInput = { backend, apiKey: key === undefined ? undefined : new Secret(key), ...shared };
   if (backend.apiKeyEnv !== undefined && key === undefined && PROVIDER_PRESETS[backend.provider].auth === 'bearer') {
     input.disabledReason = `set the env var ${backend.apiKeyEnv} to its API key`;
   }
@@ -27,14 +36,22 @@ export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv): Ba
 }
 
 /** The supervisor's child spec for one backend. */
-export function backendSpec(backend: BackendConfig, env: NodeJS.ProcessEnv): ChildSpec {
+export function backendSpec(backend: BackendConfig, env: NodeJS.ProcessEnv, shared: BackendShared = {}): ChildSpec {
   return {
     id: backend.id,
     systemId: backendSystemId(backend.id),
     restart: backend.restart,
     logic: backendLogic,
-    input: backendInput(backend, env),
+    input: backendInput(backend, env, shared),
   };
+}
+
+/** The breaker of a running backend actor, if it has one (a disabled or restarting backend has none). */
+export function breakerOf(system: OptimizerSystem, backendId: string): BreakerRef | undefined {
+  const ref = system.get(backendSystemId(backendId)) as AnyActorRef | undefined;
+  const snapshot = ref?.getSnapshot() as { status: string; children: Record<string, AnyActorRef | undefined> } | undefined;
+  if (snapshot?.status !== 'active') return undefined;
+  return snapshot.children.breaker as BreakerRef | undefined;
 }
 
 /**

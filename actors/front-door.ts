@@ -15,6 +15,8 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     root: () => runtime.root,
     store: () => runtime.store,
     limiter: runtime.limiter,
+    deadLetters: runtime.deadLetters,
+    quotas: runtime.quotas,
     pool: () => runtime.pool,
     config: runtime.config,
     logger: runtime.logger,

@@ -8,6 +8,8 @@ import type { RoutingTable } from '../src/routing/table.js';
 import type { EventBus } from '../src/telemetry/event-bus.js';
 import type { Limiter } from '../src/limits/limiter.js';
 import type { WorkerPool } from '../src/workers/pool.js';
+import type { DeadLetters } from '../src/dlq/dead-letters.js';
+import type { QuotaTracker } from '../src/resilience/quota.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -23,6 +25,10 @@ export interface Runtime {
   table: RoutingTable;
   /** The one rate limiter of the process: every door and every restart of the front door share it. */
   limiter: Limiter;
+  /** Per backend: what its rate-limit headers said (outlives restarts of the backend actor). */
+  quotas: ReadonlyMap<string, QuotaTracker>;
+  /** Requests that exhausted every backend, in the store's LMDB environment. */
+  deadLetters: DeadLetters;
   startedAt: number;
   /** The root supervisor, once started. */
   root: AnyActorRef | undefined;

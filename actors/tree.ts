@@ -1,4 +1,5 @@
 import type { AnyActorLogic } from 'xstate';
+import type { BreakerEmitted } from '../machines/breaker.machine.js';
 import { routerMachine } from '../machines/router.machine.js';
 import { supervisorMachine, type ChildSpec, type SupervisorEmitted, type SupervisorInput } from '../machines/supervisor.machine.js';
 import type { RootChildId, RootChildSpec } from '../src/config/types.js';
@@ -26,7 +27,7 @@ import { telemetryActor } from './telemetry.js';
 export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
   const { config } = runtime;
   const { supervision } = config;
-  const report = (event: SupervisorEmitted) => {
+  const report = (event: SupervisorEmitted | BreakerEmitted) => {
     const { type, ...fields } = event;
     runtime.bus.publish(type, fields);
   };
@@ -48,7 +49,14 @@ export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
       case 'telemetry':
         return { logic: telemetryActor, input: { runtime } };
       case 'backends':
-        return { logic: supervisorMachine, input: nested(spec, 'backends', config.backends.map((b) => backendSpec(b, runtime.env))) };
+        return {
+          logic: supervisorMachine,
+          input: nested(
+            spec,
+            'backends',
+            config.backends.map((b) => backendSpec(b, runtime.env, { quota: runtime.quotas.get(b.id), onBreakerEvent: report })),
+          ),
+        };
       case 'router':
         return { logic: routerMachine, input: { table: runtime.table } };
       case 'sessions':

@@ -1,9 +1,11 @@
 import { assign, fromCallback, sendTo, setup } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
+import { breakerMachine, type BreakerInput } from './breaker.machine.js';
 import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
 
 /**
- * One backend (an upstream provider endpoint) as a long-lived actor. A request is a
+ * One backend (an upstream provider endpoint) as a long-lived actor, with two children:
+ * its undici `transport` and its circuit `breaker` (machines/breaker.machine.ts). A request is a
  * message, never an actor of its own: calls go to the backend's `transport` child
  * (undici, provided by actors/backend.ts) — directly from `callBackend`, or through
  * this machine's `backend.call` — and the transport reports its counters back as
@@ -39,6 +41,8 @@ export const backendMachine = setup({
     input: {} as BackendInput,
   },
   actors: {
+    /** The backend's circuit breaker: the request path asks it before each call and tells it each outcome. */
+    breaker: breakerMachine,
     /** Placeholder: actors/backend.ts provides the undici transport. */
     transport: fromCallback<{ type: 'backend.call'; call: UpstreamCall }, BackendInput>(() => {
       throw new Error('backend transport not provided');
@@ -85,7 +89,18 @@ export const backendMachine = setup({
       always: [{ guard: 'isDisabled', target: 'disabled' }, { target: 'serving' }],
     },
     serving: {
-      invoke: { id: 'transport', src: 'transport', input: ({ context }) => context.input },
+      invoke: [
+        { id: 'transport', src: 'transport', input: ({ context }) => context.input },
+        {
+          id: 'breaker',
+          src: 'breaker',
+          input: ({ context }) => {
+            const input: BreakerInput = { backendId: context.id, settings: context.input.backend.breaker };
+            if (context.input.onBreakerEvent) input.report = context.input.onBreakerEvent;
+            return input;
+          },
+        },
+      ],
       on: {
         'backend.call': { actions: 'forwardCall' },
         'backend.stats': { actions: 'takeStats' },

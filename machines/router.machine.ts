@@ -35,7 +35,7 @@ export const routerMachine = setup({
       let result: RoutePlan | OptimizerError;
       try {
         const route = resolveRoute(context.table, query);
-        result = { ...route, candidates: candidatesFor(context.table, route) };
+        result = { ...route, candidates: candidatesFor(context.table, route, query.pinnedBackend !== undefined) };
       } catch (error) {
         result = toOptimizerError(error);
       }

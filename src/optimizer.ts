@@ -10,6 +10,8 @@ import { buildRoutingTable } from './routing/table.js';
 import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
 import { Limiter } from './limits/limiter.js';
+import { DeadLetters } from './dlq/dead-letters.js';
+import { QuotaTracker } from './resilience/quota.js';
 import type { Clock } from './limits/clock.js';
 
 export interface StartOptions {
@@ -70,6 +72,8 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     directory,
     table: buildRoutingTable(config),
     limiter,
+    deadLetters: new DeadLetters(() => runtime.store),
+    quotas: new Map(config.backends.map((b) => [b.id, new QuotaTracker()])),
     startedAt: Date.now(),
     root: undefined,
     store: undefined,

@@ -18,6 +18,10 @@ import { DedupeRegistry } from '../dedupe/registry.js';
 import { isDeterministic, requestKey } from '../keys/request-key.js';
 import { computeRequestKey } from '../keys/key-service.js';
 import type { WorkerPool } from '../workers/pool.js';
+import type { DeadLetters } from '../dlq/dead-letters.js';
+import type { QuotaTracker } from '../resilience/quota.js';
+import { randomSource } from '../resilience/random.js';
+import { Delivery } from './delivery.js';
 import type { RouteTarget } from '../routing/table.js';
 import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
@@ -39,6 +43,10 @@ export interface GatewayDeps {
   limiter: Limiter;
   /** The worker pool while the store actor runs. */
   pool: () => WorkerPool | undefined;
+  /** Where requests that exhausted every backend are kept. */
+  deadLetters: DeadLetters;
+  /** Per backend: what its rate-limit headers said. */
+  quotas: ReadonlyMap<string, QuotaTracker>;
   /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
   now?: () => number;
 }
@@ -54,6 +62,7 @@ export class Gateway {
   readonly #cache: ResponseCache;
   readonly #dedupe: DedupeRegistry;
   readonly #load = new SessionLoad();
+  readonly #delivery: Delivery;
   /** Token estimates are only worth computing when some tokens-per-minute limit is configured. */
   readonly #countTokens: boolean;
 
@@ -61,6 +70,15 @@ export class Gateway {
     const now = deps.now ?? Date.now;
     this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
     this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
+    this.#delivery = new Delivery({
+      system: deps.system,
+      config: deps.config,
+      bus: deps.bus,
+      deadLetters: deps.deadLetters,
+      quotas: deps.quotas,
+      random: randomSource(deps.config.resilience.jitterSeed),
+      now,
+    });
     const { limits, agents, backends } = deps.config;
     this.#countTokens =
       limits.global.tokensPerMinute !== undefined ||
@@ -171,7 +189,7 @@ export class Gateway {
       }
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
       await this.#admit(req, route.target.backendId, signal, promptTokens);
-      await this.#callUpstream(req, route.target, meta, sink, signal);
+      await this.#delivery.deliver(req, route, meta, sink, signal, (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig));
       await settled;
     } catch (error) {
       const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
@@ -216,8 +234,12 @@ export class Gateway {
     });
   }
 
-  /** Calls the backend and relays its answer into `sink`; throws what fails before the answer starts. */
-  async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<void> {
+  /**
+   * Calls one backend and relays its answer into `sink`. Throws what fails before the
+   * client saw anything (so it may be retried); resolves with the failure of a stream that
+   * broke after it started (already reported to the client in-stream).
+   */
+  async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<OptimizerError | undefined> {
     const upstream = await callBackend(this.deps.system, target.backendId, {
       method: 'POST',
       path: UPSTREAM_PATH[req.endpoint],
@@ -229,8 +251,9 @@ export class Gateway {
       const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
       throw upstreamHttpError(upstream.status, upstream.headers, text, upstream.backendId);
     }
-    if (req.stream) await relayStream(upstream, sink, meta, signal);
-    else await relayJson(upstream, sink, meta);
+    if (req.stream) return relayStream(upstream, sink, meta, signal);
+    await relayJson(upstream, sink, meta);
+    return undefined;
   }
 }
 

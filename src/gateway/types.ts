@@ -33,6 +33,8 @@ export interface GatewayRequest {
   hints: RequestHints;
   /** Aborted when the client cancels or disconnects. */
   signal: AbortSignal;
+  /** Set when an operator replays a dead letter: a failure then does not dead-letter it again. */
+  replayOf?: string;
 }
 
 /** What the answer says about how it was produced (HTTP headers, WS response metadata). */

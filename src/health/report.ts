@@ -1,5 +1,6 @@
 import type { AnyActorRef } from 'xstate';
 import type { BackendContext } from '../../machines/backend.machine.js';
+import { breakerHealth, type BreakerHealth, type BreakerSnapshot } from '../../machines/breaker.machine.js';
 import { childStatuses, type ChildStatus, type SupervisorContext } from '../../machines/supervisor.machine.js';
 
 export interface TreeNode extends ChildStatus {
@@ -23,6 +24,8 @@ export interface BackendHealth {
   lastErrorCode: string | null;
   restarts: number;
   models: string[];
+  /** The circuit breaker (absent while the backend is disabled or restarting). */
+  breaker?: BreakerHealth;
 }
 
 export interface HealthReport {
@@ -83,6 +86,11 @@ export function healthReport(root: AnyActorRef, options: { startedAt: number; in
       restarts: node.restarts,
       models: context?.models ?? [],
     };
+    const breaker = (snapshot?.children as Record<string, AnyActorRef | undefined> | undefined)?.breaker;
+    if (context && breaker && breaker.getSnapshot().status === 'active') {
+      health.breaker = breakerHealth(breaker.getSnapshot() as BreakerSnapshot, options.now ?? Date.now());
+      if (health.breaker.state !== 'closed') problems.push(`backend ${node.id}'s circuit breaker is ${health.breaker.state}`);
+    }
     if (context?.disabledReason !== undefined) {
       health.disabledReason = context.disabledReason;
       problems.push(`backend ${node.id} is disabled: ${context.disabledReason}`);

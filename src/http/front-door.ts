@@ -4,6 +4,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
 import type { RootDatabase } from 'lmdb';
 import type { Limiter } from '../limits/limiter.js';
+import type { DeadLetters } from '../dlq/dead-letters.js';
+import type { QuotaTracker } from '../resilience/quota.js';
+import { isDeadLetterId } from '../dlq/dead-letter-id.js';
 import type { WorkerPool } from '../workers/pool.js';
 import type { OptimizerSystem } from '../../actors/system.js';
 import type { OptimizerConfig } from '../config/types.js';
@@ -40,6 +43,10 @@ export interface FrontDoorDeps {
   store: () => RootDatabase | undefined;
   /** The process's rate limiter. */
   limiter: Limiter;
+  /** The dead-letter queue. */
+  deadLetters: DeadLetters;
+  /** Per backend: what its rate-limit headers said. */
+  quotas: ReadonlyMap<string, QuotaTracker>;
   /** The worker pool while the store actor runs. */
   pool: () => WorkerPool | undefined;
   /** The admin key (from `admin.keyEnv`), if one is set. */
@@ -83,7 +90,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
@@ -108,6 +115,7 @@ export class FrontDoor {
     for (const p of apiPaths('/models')) this.#routes.set(p, { GET: (_req, res) => sendJson(res, 200, modelList(deps.table)) });
     this.#routes.set('/health', { GET: (_req, res) => this.#health(res) });
     this.#routes.set('/admin/actors', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().tree)) });
+    this.#routes.set('/admin/dlq', { GET: (req, res) => this.#admin(req, res, () => this.#listDeadLetters(req, res)) });
     this.#routes.set('/admin/backends', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().backends)) });
   }
 
@@ -174,6 +182,7 @@ export class FrontDoor {
         const backendId = decodeURIComponent(path.slice('/admin/backends/'.length, -'/models'.length));
         return void this.#admin(req, res, () => void this.#upstreamModels(res, backendId).catch((error: unknown) => this.#fail(res, error)));
       }
+      if (path.startsWith('/admin/dlq/')) return void this.#admin(req, res, () => void this.#deadLetter(req, res, path).catch((error: unknown) => this.#fail(res, error)));
       if (path.startsWith('/admin/actors/') && path.endsWith('/crash')) {
         if (req.method !== 'POST') return this.#methodNotAllowed(req, res, path, ['POST']);
         return void this.#admin(req, res, () => this.#crash(res, decodeURIComponent(path.slice('/admin/actors/'.length, -'/crash'.length))));
@@ -289,6 +298,76 @@ export class FrontDoor {
     sendJson(res, 200, value);
   }
 
+  /** `GET /admin/dlq?limit=&before=`: dead letters, newest first, with a cursor for the next page. */
+  #listDeadLetters(req: IncomingMessage, res: ServerResponse): void {
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const limit = query.get('limit');
+    const before = query.get('before');
+    try {
+      const page = this.deps.deadLetters.list({
+        ...(limit !== null ? { limit: Number(limit) } : {}),
+        ...(before !== null ? { before } : {}),
+      });
+      sendJson(res, 200, { ...page, count: this.deps.deadLetters.count() });
+    } catch (error) {
+      if (error instanceof RangeError) throw new OptimizerError('INVALID_REQUEST', error.message, { param: 'limit' });
+      throw dlqFailure(error);
+    }
+  }
+
+  /** `GET|DELETE /admin/dlq/:id`, `POST /admin/dlq/:id/replay` (through the normal request path). */
+  async #deadLetter(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const rest = path.slice('/admin/dlq/'.length);
+    const replay = rest.endsWith('/replay');
+    const id = decodeURIComponent(replay ? rest.slice(0, -'/replay'.length) : rest);
+    const allowed = replay ? ['POST'] : ['GET', 'DELETE'];
+    if (!allowed.includes(req.method ?? 'GET')) return this.#methodNotAllowed(req, res, path, allowed);
+    const { deadLetters } = this.deps;
+    let entry;
+    try {
+      entry = isDeadLetterId(id) ? deadLetters.get(id) : undefined;
+    } catch (error) {
+      throw dlqFailure(error);
+    }
+    if (!entry) throw new OptimizerError('DLQ_NOT_FOUND', `No dead letter '${id}'.`);
+    if (req.method === 'GET') return sendJson(res, 200, entry);
+    if (req.method === 'DELETE') {
+      await deadLetters.remove(id).catch((error: unknown) => Promise.reject(dlqFailure(error)));
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    // Replay: the stored request goes through the normal path again, answered here as JSON.
+    const requestId = nextRequestId();
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const responder = new HttpResponder(res, requestId);
+    let outcome = 'ok';
+    const original = responder.error.bind(responder);
+    responder.error = (error) => {
+      outcome = error.code;
+      original(error);
+    };
+    await this.gateway.handle(
+      {
+        requestId,
+        agentId: entry.agentId,
+        agentType: undefined,
+        tenant: entry.tenant,
+        endpoint: entry.endpoint,
+        body: { ...entry.body, stream: false },
+        stream: false,
+        hints: entry.hints,
+        signal: controller.signal,
+        replayOf: entry.id,
+      },
+      responder,
+    );
+    await deadLetters.recordReplay(id, { at: Date.now(), outcome, requestId }).catch(() => undefined);
+  }
+
   #crash(res: ServerResponse, systemId: string): void {
     if (!this.deps.config.admin.allowFaultInjection) {
       return sendHttpError(res, new OptimizerError('FAULT_INJECTION_DISABLED', 'Set `admin.allowFaultInjection: true` to crash actors on purpose.'));
@@ -313,4 +392,10 @@ export class FrontDoor {
     this.#connections.add(connection);
     ws.on('close', () => this.#connections.delete(connection));
   }
+}
+
+/** A dead-letter store failure as the registry's DLQ_UNAVAILABLE. */
+function dlqFailure(error: unknown): OptimizerError {
+  if (error instanceof OptimizerError) return error;
+  return new OptimizerError('DLQ_UNAVAILABLE', `The dead-letter queue is unavailable: ${(error as Error).message}`, { cause: error });
 }

@@ -140,8 +140,8 @@ export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
  * then the same model on the other backends that serve it (config order), then the
  * configured fallbacks. A pinned route (`x-backend`) has no alternatives.
  */
-export function candidatesFor(table: RoutingTable, route: Route): RouteTarget[] {
-  if (route.reason === 'pinned') return [route.target];
+export function candidatesFor(table: RoutingTable, route: Route, pinned = route.reason === 'pinned'): RouteTarget[] {
+  if (pinned) return [route.target];
   const seen = new Set<string>([route.target.name]);
   const candidates = [route.target];
   const add = (target: RouteTarget) => {

@@ -1,4 +1,5 @@
 import { OptimizerError } from '../errors/registry.js';
+import { HARD_QUOTA_DETAIL, hardQuotaCode, NON_RETRYABLE_DETAIL } from '../resilience/hard-quota.js';
 
 /** The message inside a provider's error body, whichever of the common shapes it uses. */
 export function upstreamErrorMessage(text: string): string | undefined {
@@ -40,7 +41,10 @@ export function upstreamHttpError(
   backendId: string,
 ): OptimizerError {
   const message = upstreamErrorMessage(text) ?? `HTTP ${status}`;
-  const details = { backend: backendId, upstreamStatus: status };
+  const details: Record<string, unknown> = { backend: backendId, upstreamStatus: status };
+  // A spent account (Anthropic's spend limit, OpenAI's insufficient_quota) is not retried on this backend.
+  const hardQuota = hardQuotaCode(text);
+  if (hardQuota !== undefined) Object.assign(details, { [NON_RETRYABLE_DETAIL]: true, [HARD_QUOTA_DETAIL]: hardQuota });
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
     return new OptimizerError('UPSTREAM_RATE_LIMITED', `Backend ${backendId} is rate limiting: ${message}`, {

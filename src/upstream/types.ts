@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type { BackendConfig } from '../config/types.js';
 import type { OptimizerError } from '../errors/registry.js';
 import type { Secret } from '../config/secret.js';
+import type { QuotaTracker } from '../resilience/quota.js';
+import type { BreakerEmitted } from '../../machines/breaker.machine.js';
 
 /** One HTTP call to a backend, as handed to its backend actor. */
 export interface UpstreamCall {
@@ -35,6 +37,10 @@ export interface BackendInput {
   apiKey: Secret | undefined;
   /** Set when the backend cannot be used (e.g. its key's env var is unset): calls fail fast with this reason. */
   disabledReason?: string;
+  /** What the backend's rate-limit headers say (kept across restarts of the actor: it is the upstream's state). */
+  quota?: QuotaTracker;
+  /** Told about the breaker's transitions (the owner publishes them). */
+  onBreakerEvent?: (event: BreakerEmitted) => void;
 }
 
 /**

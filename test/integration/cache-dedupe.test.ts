@@ -73,15 +73,18 @@ describe('response cache and dedupe', () => {
 
   it('gives a failing leader’s error to every joiner and caches nothing', async () => {
     const upstream = stack.upstreams.main!;
-    upstream.script([{ kind: 'status', status: 503, delayMs: 150 }]);
+    upstream.setDefault({ kind: 'status', status: 503, delayMs: 100 });
     const calls = upstream.calls;
     const failures = await Promise.all(Array.from({ length: 10 }, () => chat(stack, { messages: user('doomed'), temperature: 0 })));
-    expect(failures.every((a) => a.status === 502 && a.body.error?.code === 'UPSTREAM_ERROR')).toBe(true);
-    expect(upstream.calls).toBe(calls + 1);
+    upstream.setDefault({ kind: 'ok' });
+    // One leader, retried up to resilience.retry.maxAttempts (3), then dead-lettered: every joiner gets that answer.
+    expect(failures.every((a) => a.status === 502 && a.body.error?.code === 'ALL_BACKENDS_FAILED')).toBe(true);
+    expect(new Set(failures.map((a) => (a.body.error as { dlq_id?: string }).dlq_id)).size).toBe(1);
+    expect(upstream.calls).toBe(calls + 3);
     const retry = await chat(stack, { messages: user('doomed'), temperature: 0 });
     expect(retry.status).toBe(200);
     expect(retry.headers.get('x-cache')).toBe('miss');
-    expect(upstream.calls).toBe(calls + 2);
+    expect(upstream.calls).toBe(calls + 4);
   });
 
   it('honours Cache-Control: no-store (bypass both) and no-cache (refresh)', async () => {

@@ -15,7 +15,12 @@ describe('OpenAI-compatible HTTP API, driven by the official openai client', () 
         spare: { models: ['test-model', 'other-model'] },
       },
       env: { MAIN_KEY: UPSTREAM_KEY },
-      config: { routing: { aliases: { fast: 'spare/other-model' }, defaultModel: 'main/test-model' }, server: { port: 0, maxBodyBytes: 64 * 1024 } },
+      config: {
+        routing: { aliases: { fast: 'spare/other-model' }, defaultModel: 'main/test-model' },
+        server: { port: 0, maxBodyBytes: 64 * 1024 },
+        // One attempt: these tests look at how each upstream failure reaches the client.
+        resilience: { retry: { maxAttempts: 1 } },
+      },
     });
     client = new OpenAI({ baseURL: `${stack.optimizer.url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { 'x-agent-id': 'sdk-test' } });
   });
@@ -136,33 +141,47 @@ describe('OpenAI-compatible HTTP API, driven by the official openai client', () 
     expect(ok.choices[0]?.message.content).toBe('echo: still here');
   });
 
-  it('passes upstream failures on with the right status: 429 with retry-after, 5xx as 502, caller errors as 4xx', async () => {
+  it('answers upstream failures with the right status: exhausted ones name their dead letter, caller errors pass on', async () => {
     const main = stack.upstreams.main!;
+    const ask = (): Promise<APIError> =>
+      // Pinned: spare serves test-model too, and would otherwise take over (failover).
+      client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'x' }] }, { headers: { 'x-backend': 'main' } }).then(
+        () => Promise.reject(new Error('expected an error')),
+        (e: unknown) => e as APIError,
+      );
+
     main.script([{ kind: 'status', status: 429, retryAfterSeconds: 7 }]);
-    const limited = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
-    expect((limited as APIError).headers?.get('retry-after')).toBe('7');
-    expect((limited as APIError).code).toBe('UPSTREAM_RATE_LIMITED');
+    const limited = await ask();
+    expect(limited).toBeInstanceOf(OpenAI.InternalServerError);
+    expect(limited.status).toBe(503);
+    expect(limited.code).toBe('ALL_BACKENDS_FAILED');
+    expect(limited.headers?.get('retry-after')).toBe('7');
+    expect((limited.error as { dlq_id?: string }).dlq_id).toMatch(/^dlq_/);
 
     main.script([{ kind: 'status', status: 500 }]);
-    const broken = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect((broken as APIError).status).toBe(502);
-    expect((broken as APIError).code).toBe('UPSTREAM_ERROR');
+    const broken = await ask();
+    expect(broken.status).toBe(502);
+    expect(broken.code).toBe('ALL_BACKENDS_FAILED');
+    expect(broken.message).toContain('UPSTREAM_ERROR');
 
     main.script([{ kind: 'status', status: 400, body: { error: { message: 'temperature is not supported', type: 'invalid_request_error' } } }]);
-    const rejected = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect((rejected as APIError).status).toBe(400);
-    expect((rejected as APIError).message).toContain('temperature is not supported');
+    const rejected = await ask();
+    expect(rejected.status).toBe(400);
+    expect(rejected.code).toBe('UPSTREAM_REJECTED');
+    expect(rejected.message).toContain('temperature is not supported');
 
     main.script([{ kind: 'malformed' }]);
-    const malformed = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect((malformed as APIError).status).toBe(502);
-    expect((malformed as APIError).code).toBe('UPSTREAM_BAD_RESPONSE');
+    const malformed = await ask();
+    expect(malformed.status).toBe(502);
+    expect(malformed.message).toContain('UPSTREAM_BAD_RESPONSE');
   });
 
   it('ends a stream that breaks midway with an explicit error, never a clean end', async () => {
     stack.upstreams.main!.script([{ kind: 'cut-stream', afterChunks: 2 }]);
-    const stream = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'cut' }], stream: true });
+    const stream = await client.chat.completions.create(
+      { model: 'main/test-model', messages: [{ role: 'user', content: 'cut' }], stream: true },
+      { headers: { 'x-backend': 'main' } },
+    );
     const received: string[] = [];
     const failure = await (async () => {
       for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
@@ -174,7 +193,10 @@ describe('OpenAI-compatible HTTP API, driven by the official openai client', () 
 
   it('relays an in-stream provider error as an explicit error', async () => {
     stack.upstreams.main!.script([{ kind: 'stream-error', afterChunks: 2 }]);
-    const stream = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'err' }], stream: true });
+    const stream = await client.chat.completions.create(
+      { model: 'main/test-model', messages: [{ role: 'user', content: 'err' }], stream: true },
+      { headers: { 'x-backend': 'main' } },
+    );
     const failure = await (async () => {
       for await (const _chunk of stream) void _chunk;
     })().catch((e: unknown) => e);

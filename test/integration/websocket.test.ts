@@ -8,7 +8,7 @@ describe('WebSocket sessions on /v1/ws', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack({ upstreams: { main: { models: ['test-model', 'embed-model'] } } });
+    stack = await startStack({ upstreams: { main: { models: ['test-model', 'embed-model'] } }, config: { resilience: { retry: { maxAttempts: 1 } } } });
   });
   afterAll(() => stack.close());
 
@@ -122,7 +122,9 @@ describe('WebSocket sessions on /v1/ws', () => {
     await b.hello('agent-b');
     stack.upstreams.main!.script([{ kind: 'status', status: 429, retryAfterSeconds: 3 }]);
     a.send({ type: 'request', id: 'x', params: chat('limited') });
-    expect(await a.next((f) => f.id === 'x')).toMatchObject({ type: 'error', error: { code: 'UPSTREAM_RATE_LIMITED', retryAfterMs: 3000, status: 429 } });
+    const limited = await a.next((f) => f.id === 'x');
+    expect(limited).toMatchObject({ type: 'error', error: { code: 'ALL_BACKENDS_FAILED', retryAfterMs: 3000, status: 503 } });
+    expect((limited.error as { dlqId?: string }).dlqId).toMatch(/^dlq_/);
     b.send({ type: 'request', id: 'y', params: chat('fine') });
     expect(await b.next((f) => f.id === 'y')).toMatchObject({ type: 'response' });
     a.close();

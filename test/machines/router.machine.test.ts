@@ -34,10 +34,8 @@ describe('router machine', () => {
 
   it('replies synchronously with a route', () => {
     const { resolve } = start();
-    expect(resolve({ model: 'fast', pinnedBackend: undefined })).toEqual({
-      target: { backendId: 'groq', model: 'llama-3.3-70b-versatile', name: 'groq/llama-3.3-70b-versatile' },
-      reason: 'alias',
-    });
+    const groq = { backendId: 'groq', model: 'llama-3.3-70b-versatile', name: 'groq/llama-3.3-70b-versatile' };
+    expect(resolve({ model: 'fast', pinnedBackend: undefined })).toEqual({ target: groq, reason: 'alias', candidates: [groq] });
     expect(resolve({ model: 'auto', pinnedBackend: 'openrouter' })).toMatchObject({
       target: { name: 'openrouter/meta-llama/llama-3.3-70b' },
       reason: 'pinned',

@@ -228,3 +228,12 @@ describe('candidatesFor', () => {
     expect(candidatesFor(t, resolve(t, 'm', 'c')).map((c) => c.name)).toEqual(['c/m']);
   });
 });
+
+describe('candidatesFor with a pin', () => {
+  it('regression: an explicit name on the pinned backend keeps the pin (no failover elsewhere)', () => {
+    const t = table([backendConfig('a', ['m']), backendConfig('b', ['m'])]);
+    const route = resolve(t, 'a/m', 'a');
+    expect(route.reason).toBe('explicit');
+    expect(candidatesFor(t, route, true).map((c) => c.name)).toEqual(['a/m']);
+  });
+});

@@ -19,7 +19,7 @@ export interface Stack {
 
 export interface StackOptions {
   /** Loopback upstreams by backend id (each becomes an `openai-compatible` backend). */
-  upstreams?: Record<string, UpstreamOptions & { models?: string[]; apiKeyEnv?: string }>;
+  upstreams?: Record<string, UpstreamOptions & { models?: string[]; apiKeyEnv?: string; timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number } }>;
   /** Extra config merged over the generated one (top-level keys replace). */
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
@@ -43,7 +43,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       provider: 'openai-compatible',
       baseUrl: upstream.url,
       models: upstreamOptions.models ?? ['test-model'],
-      timeouts: { connectMs: 2000, headersMs: 5000, bodyIdleMs: 5000 },
+      timeouts: { connectMs: 2000, headersMs: 5000, bodyIdleMs: 5000, ...upstreamOptions.timeouts },
     };
     if (upstreamOptions.apiKeyEnv) backend.apiKeyEnv = upstreamOptions.apiKeyEnv;
     backends.push(backend);

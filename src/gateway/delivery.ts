@@ -1,0 +1,191 @@
+import { breakerOf } from '../../actors/backend.js';
+import type { OptimizerSystem } from '../../actors/system.js';
+import type { OptimizerConfig } from '../config/types.js';
+import { deadLetterAnswer } from '../dlq/answer.js';
+import type { DeadLetters } from '../dlq/dead-letters.js';
+import type { DeadLetterAttempt } from '../dlq/types.js';
+import { OptimizerError, toOptimizerError } from '../errors/registry.js';
+import { breakerAdmits, classifyFailure, reportOutcome, type BreakerTicket } from '../resilience/breaker-client.js';
+import type { QuotaTracker } from '../resilience/quota.js';
+import { quotaScore } from '../resilience/quota.js';
+import type { RandomSource } from '../resilience/random.js';
+import { planRetry, retryDecision, retryHintFor } from '../resilience/retry.js';
+import type { RoutePlan, RouteTarget } from '../routing/table.js';
+import type { EventBus } from '../telemetry/event-bus.js';
+import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
+
+/** One call to one backend; resolves with the in-stream failure when a started stream broke. */
+export type CallOnce = (target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal) => Promise<OptimizerError | undefined>;
+
+export interface DeliveryDeps {
+  system: OptimizerSystem;
+  config: OptimizerConfig;
+  bus: EventBus;
+  deadLetters: DeadLetters;
+  quotas: ReadonlyMap<string, QuotaTracker>;
+  random: RandomSource;
+  now: () => number;
+}
+
+/** Shared by every call made without a breaker to ask (none configured, or the actor restarting). */
+const NO_BREAKER: BreakerTicket = Object.freeze({ probe: undefined });
+
+/**
+ * Delivers a request to the first backend that answers: tries the route's candidates in
+ * order (the chosen backend, the same model elsewhere, the configured fallbacks), asking
+ * each one's circuit breaker first and putting backends that are cooling down after a
+ * 429 (or nearly out of quota) last. A retryable failure is retried on the same backend
+ * after a full-jitter backoff that honours `retry-after`, or fails over to the next
+ * candidate at once; nothing is retried once a stream has reached the client, and no
+ * retry starts after the request's deadline. When every candidate failed, the request
+ * goes to the dead-letter queue and the caller gets ALL_BACKENDS_FAILED naming its id.
+ */
+export class Delivery {
+  constructor(private readonly deps: DeliveryDeps) {}
+
+  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce): Promise<void> {
+    const { config, bus, now } = this.deps;
+    const settings = config.resilience.retry;
+    const deadline = now() + config.resilience.requestTimeoutMs;
+    const candidates = this.#order(plan.candidates);
+    const attempts: DeadLetterAttempt[] = [];
+    let index = 0;
+    let made = 0;
+    let last: OptimizerError | undefined;
+
+    while (index < candidates.length) {
+      const target = candidates[index]!;
+      const breaker = breakerOf(this.deps.system, target.backendId);
+      const ticket = breaker ? breakerAdmits(breaker) : NO_BREAKER;
+      if (!ticket) {
+        attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `The circuit breaker of backend ${target.backendId} is open.`)));
+        index++;
+        continue;
+      }
+      made++;
+      meta.backend = target.backendId;
+      meta.model = target.name;
+      if (target !== plan.target) meta.routeReason = 'failover';
+      try {
+        const broke = await call(target, meta, sink, withDeadline(signal, deadline - now()));
+        if (breaker) reportOutcome(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
+        if (broke) bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, code: broke.code, streamStarted: true });
+        else bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
+        return;
+      } catch (thrown) {
+        const error = toOptimizerError(thrown);
+        if (signal.aborted || error.code === 'CANCELLED') {
+          if (breaker) reportOutcome(breaker, ticket, { ok: false, counted: false, at: now() });
+          throw error;
+        }
+        const at = now();
+        if (breaker) reportOutcome(breaker, ticket, { ok: false, counted: classifyFailure(error).counted, at });
+        const quota = this.deps.quotas.get(target.backendId);
+        if (error.code === 'UPSTREAM_RATE_LIMITED' && quota) {
+          const retryAfterMs = retryHintFor(error, at).retryAfterMs;
+          quota.onRateLimited(at, retryAfterMs === undefined ? {} : { retryAfterMs });
+        }
+        attempts.push(attempt(target, at, error));
+        bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, code: error.code, status: error.status });
+        const decision = retryDecision(error, { streamStarted: false });
+        if (!decision.retrySame && !decision.failOver) throw error; // the caller's own fault: every backend would say the same
+        last = error;
+        const next = index + 1 < candidates.length;
+        const mode = decision.failOver && next ? 'failOver' : decision.retrySame ? 'retrySame' : undefined;
+        if (!mode) break;
+        const hint = retryHintFor(error, at, quota?.state(at) ?? {});
+        const retry = planRetry({ attempt: made, settings, random: this.deps.random, hint, deadline, now: at, mode });
+        if ('giveUp' in retry) break;
+        if (mode === 'failOver') {
+          bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: error.code });
+          index++;
+        }
+        if (retry.delayMs > 0) await sleep(retry.delayMs, signal);
+      }
+    }
+    throw await this.#deadLetter(req, attempts, last);
+  }
+
+  /** Candidates in order, those cooling down or nearly out of quota moved to the end (stably). */
+  #order(candidates: readonly RouteTarget[]): RouteTarget[] {
+    if (candidates.length < 2) return [...candidates];
+    const wall = this.deps.now();
+    const healthy: RouteTarget[] = [];
+    const strained: RouteTarget[] = [];
+    for (const target of candidates) {
+      const quota = this.deps.quotas.get(target.backendId);
+      if (quota && quotaScore(quota.state(wall), wall) <= 0.05) strained.push(target);
+      else healthy.push(target);
+    }
+    return [...healthy, ...strained];
+  }
+
+  /** Keeps the request in the dead-letter queue and builds the caller's error naming it. */
+  async #deadLetter(req: GatewayRequest, attempts: DeadLetterAttempt[], last: OptimizerError | undefined): Promise<OptimizerError> {
+    const reason = attempts.length === 0 ? 'No backend could take the request' : 'Every candidate backend failed';
+    if (req.replayOf !== undefined) {
+      // A replay that fails again stays the same dead letter; it is not stored twice.
+      return new OptimizerError('ALL_BACKENDS_FAILED', `${reason}; dead letter ${req.replayOf} is kept.`, {
+        status: last ? 502 : 503,
+        details: { dlqId: req.replayOf },
+      });
+    }
+    try {
+      const entry = await this.deps.deadLetters.add({
+        agentId: req.agentId,
+        tenant: req.tenant,
+        endpoint: req.endpoint,
+        body: req.body,
+        hints: req.hints,
+        stream: req.stream,
+        reason,
+        attempts,
+      });
+      this.deps.bus.publish('dlq.enqueued', { id: entry.id, requestId: req.requestId, agentId: req.agentId, attempts: attempts.length });
+      const answer = deadLetterAnswer(entry);
+      // Rate limited everywhere: 503 with the backend's retry-after, which agents honour.
+      if (last?.code === 'UPSTREAM_RATE_LIMITED') {
+        return new OptimizerError('ALL_BACKENDS_FAILED', answer.message, {
+          status: 503,
+          details: { dlqId: entry.id },
+          ...(last.retryAfterMs === undefined ? {} : { retryAfterMs: last.retryAfterMs }),
+        });
+      }
+      return new OptimizerError('ALL_BACKENDS_FAILED', answer.message, { status: answer.status, details: { dlqId: entry.id } });
+    } catch (error) {
+      const cause = toOptimizerError(error);
+      return new OptimizerError('ALL_BACKENDS_FAILED', `${reason}, and the dead-letter queue could not keep the request: ${cause.message}`, {
+        status: 503,
+        cause: error,
+      });
+    }
+  }
+}
+
+function attempt(target: RouteTarget, at: number, error: OptimizerError): DeadLetterAttempt {
+  return { backend: target.backendId, model: target.name, at, code: error.code, status: error.status, message: error.message };
+}
+
+/** Waits `ms`, or rejects with CANCELLED when the request is aborted meanwhile. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new OptimizerError('CANCELLED', 'The request was cancelled.'));
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new OptimizerError('CANCELLED', 'The request was cancelled.'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The request's signal, also aborted (with a TimeoutError, mapped to UPSTREAM_TIMEOUT) at its deadline. */
+function withDeadline(signal: AbortSignal, remainingMs: number): AbortSignal {
+  return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(remainingMs)))]);
+}
