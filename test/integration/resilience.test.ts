@@ -153,4 +153,39 @@ describe('resilience: retries, failover, breakers, dead letters', () => {
     expect((await fetch(`${stack.optimizer.url}/admin/dlq/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${stack.optimizer.url}/admin/dlq/${id}`)).status).toBe(404);
   });
+
+  it('answers a slow backend (slower than nothing, faster than its timeouts) without failing over', async () => {
+    stack.upstreams.a!.setDefault({ kind: 'slow', delayMs: 150, chunkDelayMs: 20 });
+    const answer = await chat({ stream: true });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-backend')).toBe('a');
+    expect(answer.text).toContain('data: [DONE]');
+    expect(stack.upstreams.b!.calls).toBe(0);
+  });
+
+  it('steers away from a backend whose rate-limit headers say it is out of requests, before it answers 429', async () => {
+    await stack.close();
+    stack = await startStack({
+      upstreams: {
+        // a tells, on every answer, that no request is left until the reset a minute away.
+        a: { models: ['m'], rateLimit: { remainingRequests: 0, limitRequests: 100, resetRequests: '1m0s' } },
+        b: { models: ['m'] },
+      },
+      config: { dedupe: { enabled: false }, cache: { enabled: false } },
+    });
+    const first = await chat();
+    expect(first.headers.get('x-backend')).toBe('a'); // nothing known yet: the chosen backend
+    const second = await chat();
+    expect(second.headers.get('x-backend')).toBe('b');
+    expect(second.headers.get('x-route-reason')).toBe('failover');
+    expect(stack.upstreams.a!.calls).toBe(1);
+  });
+
+  it('a 429 cools that backend down until its retry-after: the next requests go elsewhere at once', async () => {
+    stack.upstreams.a!.script([{ kind: 'status', status: 429, retryAfterSeconds: 30 }]);
+    expect((await chat()).headers.get('x-backend')).toBe('b');
+    const callsOnA = stack.upstreams.a!.calls;
+    expect((await chat()).headers.get('x-backend')).toBe('b');
+    expect(stack.upstreams.a!.calls).toBe(callsOnA);
+  });
 });
