@@ -27,6 +27,7 @@ import { requestKey, type RequestKeyInput } from '../src/keys/request-key.js';
 import { createWorkerPool, type WorkerPool } from '../src/workers/pool.js';
 import { watchForeignCpu } from './lib/cpu.js';
 import { formatMarkdown, formatText } from './lib/table.js';
+import { seededRandom as rng } from '../src/resilience/random.js';
 
 const SIZES_KB = [1, 4, 16, 32, 64, 128, 256] as const;
 const BODIES_PER_SIZE = 8;
@@ -54,17 +55,6 @@ const WORDS = (
   'never commit secrets always prefer small diffs and keep the public interface stable'
 ).split(' ');
 
-/** A deterministic pseudo-random generator (mulberry32), so every run keys the same bodies. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Prose with a fenced code block every few paragraphs, as agents' system prompts are. */
 function promptText(chars: number, random: () => number): string {

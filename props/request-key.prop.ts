@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, CanonicalWriter } from '../src/keys/canonical.js';
 import { KEY_NEUTRAL_FIELDS, requestKey, type RequestKeyInput } from '../src/keys/request-key.js';
+import { seededRandom as rng } from '../src/resilience/random.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -20,17 +21,6 @@ function define(object: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** mulberry32: a deterministic permutation source from a fast-check seed, so shrinking stays reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A copy of `value` with the keys of every object in a shuffled insertion order. */
 function shuffleKeys(value: unknown, random: () => number): unknown {

@@ -17,6 +17,7 @@
  * optimizer's request key leaves them out too, src/keys/request-key.ts): a streamed and a plain
  * call of one task are duplicates of each other.
  */
+import { seededRandom } from '../../src/resilience/random.js';
 
 export type PromptKind = 'shared-det' | 'shared-nondet' | 'unique';
 export type Transport = 'ws-json' | 'ws-msgpack' | 'http';
@@ -70,17 +71,8 @@ export interface PlannedCall {
 export const MODEL = 'up/test-model';
 const AGENT_TYPES = ['coder', 'researcher', 'reviewer'] as const;
 
-/** mulberry32: a small seeded PRNG, [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, seeded: the optimizer's own (src/resilience/random.ts). */
+export const prng = seededRandom;
 
 function shuffle<T>(xs: T[], rand: () => number): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
