@@ -103,6 +103,9 @@ export class Delivery {
         if (retry.delayMs > 0) await sleep(retry.delayMs, signal);
       }
     }
+    // Only disabled backends (a key not set): a configuration problem, answered as such — there is
+    // nothing to keep for a replay until the operator sets the key.
+    if (last?.code === 'BACKEND_DISABLED' && attempts.every((a) => a.code === 'BACKEND_DISABLED')) throw last;
     throw await this.#deadLetter(req, attempts, last);
   }
 

@@ -95,3 +95,30 @@ describe('supervision while serving', () => {
     }
   });
 });
+
+describe('a backend without its key', () => {
+  it('is disabled: /health names the variable, and its requests get 503 BACKEND_DISABLED (not dead-lettered)', async () => {
+    const stack = await startStack({
+      upstreams: {},
+      config: { backends: [{ id: 'g', provider: 'groq', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'G_API_KEY', models: ['m'] }] },
+    });
+    try {
+      const health = (await (await fetch(`${stack.optimizer.url}/health`)).json()) as HealthReport;
+      expect(health.status).toBe('degraded');
+      expect(health.backends[0]).toMatchObject({ id: 'g', state: 'disabled', disabledReason: expect.stringContaining('G_API_KEY') });
+      expect(health.problems.join(' ')).toContain('G_API_KEY');
+      const response = await fetch(`${stack.optimizer.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'g/m', messages: [{ role: 'user', content: 'x' }] }),
+      });
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: { code: string; message: string; dlq_id?: string } };
+      expect(body.error.code).toBe('BACKEND_DISABLED');
+      expect(body.error.message).toContain('G_API_KEY');
+      expect(body.error.dlq_id).toBeUndefined();
+    } finally {
+      await stack.close();
+    }
+  });
+});
