@@ -25,6 +25,8 @@ export interface DeliveryDeps {
   quotas: ReadonlyMap<string, QuotaTracker>;
   random: RandomSource;
   now: () => number;
+  /** True once the shutdown grace ran out: a request cut then is dead-lettered. */
+  shuttingDown?: () => boolean;
 }
 
 /** Shared by every call made without a breaker to ask (none configured, or the actor restarting). */
@@ -76,6 +78,11 @@ export class Delivery {
         const error = toOptimizerError(thrown);
         if (signal.aborted || error.code === 'CANCELLED') {
           if (breaker) reportOutcome(breaker, ticket, { ok: false, counted: false, at: now() });
+          if (this.deps.shuttingDown?.()) {
+            // Cut by the shutdown, not by its client: keep it for a replay.
+            attempts.push(attempt(target, now(), new OptimizerError('SHUTTING_DOWN', 'The optimizer shut down while the call was in flight.')));
+            throw await this.#deadLetter(req, attempts, undefined, 'The optimizer shut down before the request was answered');
+          }
           throw error;
         }
         const at = now();
@@ -124,8 +131,8 @@ export class Delivery {
   }
 
   /** Keeps the request in the dead-letter queue and builds the caller's error naming it. */
-  async #deadLetter(req: GatewayRequest, attempts: DeadLetterAttempt[], last: OptimizerError | undefined): Promise<OptimizerError> {
-    const reason = attempts.length === 0 ? 'No backend could take the request' : 'Every candidate backend failed';
+  async #deadLetter(req: GatewayRequest, attempts: DeadLetterAttempt[], last: OptimizerError | undefined, why?: string): Promise<OptimizerError> {
+    const reason = why ?? (attempts.length === 0 ? 'No backend could take the request' : 'Every candidate backend failed');
     if (req.replayOf !== undefined) {
       // A replay that fails again stays the same dead letter; it is not stored twice.
       return new OptimizerError('ALL_BACKENDS_FAILED', `${reason}; dead letter ${req.replayOf} is kept.`, {

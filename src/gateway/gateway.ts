@@ -58,6 +58,7 @@ export interface GatewayDeps {
  */
 export class Gateway {
   #inFlight = 0;
+  #shuttingDown = false;
   #idleWaiters: (() => void)[] = [];
   readonly #cache: ResponseCache;
   readonly #dedupe: DedupeRegistry;
@@ -78,6 +79,7 @@ export class Gateway {
       quotas: deps.quotas,
       random: randomSource(deps.config.resilience.jitterSeed),
       now,
+      shuttingDown: () => this.#shuttingDown,
     });
     const { limits, agents, backends } = deps.config;
     this.#countTokens =
@@ -85,6 +87,15 @@ export class Gateway {
       limits.perAgent.tokensPerMinute !== undefined ||
       agents.some((a) => a.limits?.tokensPerMinute !== undefined) ||
       backends.some((b) => b.limits?.tokensPerMinute !== undefined);
+  }
+
+  /** Set when the shutdown grace has run out: requests cut from now on are dead-lettered, not dropped. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  set shuttingDown(value: boolean) {
+    this.#shuttingDown = value;
   }
 
   /** Requests being answered right now. */

@@ -56,6 +56,9 @@ export interface FrontDoorDeps {
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
 
+/** After the shutdown grace, how long cut requests get to be dead-lettered before the store closes. */
+const DEAD_LETTER_GRACE_MS = 2_000;
+
 /** Paths accepted with or without the `/v1` prefix (and Goose's custom `/openai` base path). */
 function apiPaths(suffix: string): string[] {
   return [`/v1${suffix}`, suffix, `/openai${suffix}`, `/openai/v1${suffix}`];
@@ -152,10 +155,18 @@ export class FrontDoor {
     this.#draining = true;
     this.#server.close();
     this.#server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.gateway.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    await this.#idleWithin(graceMs);
+    // What is still in flight is cut: the gateway dead-letters it (nothing accepted is lost),
+    // which takes a durable write each; give those a moment before the store closes.
+    this.gateway.shuttingDown = true;
     this.close();
+    await this.#idleWithin(DEAD_LETTER_GRACE_MS);
+  }
+
+  async #idleWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.gateway.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   /** Closes everything now (idempotent). */

@@ -97,4 +97,35 @@ describe('the optimizer as a process', () => {
     expect(code).toBe(1);
     expect(proc.stdout.some((l) => l.includes('the supervision tree gave up'))).toBe(true);
   });
+
+  it('dead-letters what is still in flight when the shutdown grace runs out; the entry is there after a restart', async () => {
+    const dataDir = join(dir, 'data-cut');
+    const config = writeConfig('cut.json', { server: { port: 0, shutdownGraceMs: 300 }, backends: [backend()] });
+    const proc = runOptimizer(['--config', config, '--data-dir', dataDir]);
+    const base = `http://127.0.0.1:${await proc.listening}`;
+    upstream.script([{ kind: 'hang' }]);
+    const calls = upstream.calls;
+    const cut = fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-agent-id': 'patient' },
+      body: JSON.stringify({ model: 'up/test-model', messages: [{ role: 'user', content: 'never answered' }] }),
+    }).catch(() => undefined);
+    while (upstream.calls === calls) await new Promise((resolve) => setTimeout(resolve, 10));
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    await cut;
+
+    const again = runOptimizer(['--config', config, '--data-dir', dataDir]);
+    try {
+      const page = (await (await fetch(`http://127.0.0.1:${await again.listening}/admin/dlq`)).json()) as {
+        entries: { agentId: string; reason: string; body: { messages: { content: string }[] } }[];
+      };
+      expect(page.entries).toHaveLength(1);
+      expect(page.entries[0]).toMatchObject({ agentId: 'patient', reason: expect.stringContaining('shut down') });
+      expect(page.entries[0]!.body.messages[0]!.content).toBe('never answered');
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  });
 });
