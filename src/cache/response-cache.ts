@@ -28,6 +28,11 @@ interface Databases {
  */
 export class ResponseCache {
   #dbs: Databases | undefined;
+  /**
+   * Entries written but not yet committed: LMDB reads do not see an uncommitted write, and
+   * an identical request can arrive before the batch commits. Read-your-writes, in process.
+   */
+  readonly #pending = new Map<string, CacheEntry>();
   readonly #now: () => number;
 
   constructor(
@@ -41,9 +46,10 @@ export class ResponseCache {
   get(key: string): CacheEntry | undefined {
     const dbs = this.#open();
     if (!dbs) return undefined;
-    const entry = dbs.entries.get(key);
+    const entry = this.#pending.get(key) ?? dbs.entries.get(key);
     if (!entry) return undefined;
     if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
+      this.#pending.delete(key);
       void dbs.entries.remove(key);
       void dbs.order.remove([entry.createdAt, key]);
       dbs.count = Math.max(0, dbs.count - 1);
@@ -57,7 +63,7 @@ export class ResponseCache {
     const dbs = this.#open();
     if (!dbs) return;
     const now = this.#now();
-    const previous = dbs.entries.get(key);
+    const previous = this.#pending.get(key) ?? dbs.entries.get(key);
     if (previous) void dbs.order.remove([previous.createdAt, key]);
     else dbs.count++;
     const entry: CacheEntry = {
@@ -70,7 +76,10 @@ export class ResponseCache {
       body: answer.body,
     };
     if (answer.chunks) entry.chunks = answer.chunks;
-    void dbs.entries.put(key, entry);
+    this.#pending.set(key, entry);
+    void dbs.entries.put(key, entry).finally(() => {
+      if (this.#pending.get(key) === entry) this.#pending.delete(key);
+    });
     void dbs.order.put([now, key], null);
     if (dbs.count > this.options.maxEntries) this.#evict(dbs);
   }
@@ -92,9 +101,10 @@ export class ResponseCache {
     for (const { key: orderKey } of dbs.order.getRange({ limit: Math.max(excess, EVICT_BATCH) })) {
       const [createdAt, key] = orderKey as [number, string];
       void dbs.order.remove(orderKey as [number, string]);
-      const entry = dbs.entries.get(key);
+      const entry = this.#pending.get(key) ?? dbs.entries.get(key);
       // An entry rewritten since has a newer order record: keep it.
       if (entry && entry.createdAt === createdAt) {
+        this.#pending.delete(key);
         void dbs.entries.remove(key);
         removed++;
       }
