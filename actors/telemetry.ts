@@ -2,9 +2,9 @@ import { fromCallback } from 'xstate';
 import type { Runtime } from './runtime.js';
 
 /** Events written to the JSONL log at `info`; the per-request ones go at `debug` to keep the hot path quiet. */
-const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit', 'cache.miss', 'dedupe.joined']);
+const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit', 'cache.miss', 'dedupe.joined', 'backend.succeeded', 'ratelimit.queued']);
 /** The domains logged at `info`: what operators need to see (DESIGN.md §4 minus the per-request events). */
-const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.*', 'breaker.*', 'ratelimit.*', 'dlq.*', 'alert.*'];
+const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.failed', 'backend.failover', 'breaker.*', 'ratelimit.rejected', 'dlq.*', 'alert.*'];
 
 /**
  * Telemetry: the raw event log. Every bus event becomes one JSON line through pino
