@@ -44,34 +44,57 @@ export function tellSession(ref: AnyActorRef | undefined, event: SessionEvent): 
   if (ref && ref.getSnapshot().status === 'active') ref.send(event);
 }
 
+/** How long an agent must stay without requests before its session actor is told it is idle. */
+export const IDLE_NOTICE_MS = 1_000;
+
 /**
  * Per-agent requests in flight, counted outside the session actor so that the hot path
- * sends the actor an event only when the agent goes from idle to busy and back (what
- * its idle expiry needs), not two per request.
+ * sends the actor an event only when the agent goes from idle to busy and back (what its
+ * idle expiry needs), not two per request. "Back to idle" is told only after
+ * IDLE_NOTICE_MS without a new request, so an agent whose requests finish at once (cache
+ * hits) but keep coming costs its session no event at all.
  */
 export class SessionLoad {
-  readonly #inFlight = new Map<string, number>();
+  readonly #agents = new Map<string, { inFlight: number; session: AnyActorRef | undefined; idleTimer: NodeJS.Timeout | undefined; busy: boolean }>();
 
   /** A request of `agentId` starts; tells the session when the agent was idle. */
   started(session: AnyActorRef | undefined, agentId: string): void {
-    const n = this.#inFlight.get(agentId) ?? 0;
-    this.#inFlight.set(agentId, n + 1);
-    if (n === 0) tellSession(session, { type: 'session.request.started' });
+    let agent = this.#agents.get(agentId);
+    if (!agent) {
+      agent = { inFlight: 0, session, idleTimer: undefined, busy: false };
+      this.#agents.set(agentId, agent);
+    }
+    agent.inFlight++;
+    if (agent.idleTimer !== undefined) {
+      clearTimeout(agent.idleTimer);
+      agent.idleTimer = undefined;
+    }
+    if (!agent.busy || agent.session !== session) {
+      // A new session actor (the old one expired or crashed) hears it too.
+      if (agent.busy && agent.session !== session) tellSession(agent.session, { type: 'session.request.finished' });
+      agent.session = session;
+      agent.busy = true;
+      tellSession(session, { type: 'session.request.started' });
+    }
   }
 
-  /** A request of `agentId` is over; tells the session when the agent became idle. */
-  finished(session: AnyActorRef | undefined, agentId: string): void {
-    const n = (this.#inFlight.get(agentId) ?? 1) - 1;
-    if (n > 0) {
-      this.#inFlight.set(agentId, n);
-      return;
-    }
-    this.#inFlight.delete(agentId);
-    tellSession(session, { type: 'session.request.finished' });
+  /** A request of `agentId` is over; the session hears of idleness after IDLE_NOTICE_MS without another. */
+  finished(_session: AnyActorRef | undefined, agentId: string): void {
+    const agent = this.#agents.get(agentId);
+    if (!agent) return;
+    agent.inFlight = Math.max(0, agent.inFlight - 1);
+    if (agent.inFlight > 0 || agent.idleTimer !== undefined) return;
+    agent.idleTimer = setTimeout(() => {
+      agent.idleTimer = undefined;
+      if (agent.inFlight > 0) return;
+      this.#agents.delete(agentId);
+      if (agent.busy) tellSession(agent.session, { type: 'session.request.finished' });
+    }, IDLE_NOTICE_MS);
+    agent.idleTimer.unref();
   }
 
   /** Requests of `agentId` in flight. */
   inFlight(agentId: string): number {
-    return this.#inFlight.get(agentId) ?? 0;
+    return this.#agents.get(agentId)?.inFlight ?? 0;
   }
 }

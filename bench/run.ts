@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: the pass-through suite. Starts a loopback OpenAI-format upstream and measures,
- * in one run, the upstream called directly, a bare node:http + undici proxy, and the optimizer
- * (cache and dedupe off, so every request goes upstream): req/s and latency at several
- * concurrencies, time to first streamed chunk, and the server's RSS under the largest load.
- * The three targets run side by side and are measured in turn for each cell, so a disturbance on a
- * shared machine hits all columns alike. Prints a table with the targets, writes
+ * in one run, the upstream called directly, a bare node:http + undici proxy, the optimizer with cache
+ * and dedupe off (every request goes upstream), the optimizer with cache, dedupe and limits on
+ * answering unique deterministic requests (every one a cache miss that goes upstream and writes the
+ * cache), and that configuration answering one deterministic request over and over (cache hits):
+ * req/s and latency at several concurrencies, time to first streamed chunk, and the server's RSS
+ * under the largest load. The targets run side by side and are measured in turn for each cell, so a
+ * disturbance on a shared machine hits all columns alike. Prints a table with the targets, writes
  * bench/results/<timestamp>-passthrough.json and prints a markdown block for bench/RESULTS.md.
  *
  * Settings come from env vars (`node dist/bench/run.js --help`); every load loop is bounded by
@@ -18,15 +20,15 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { watchForeignCpu } from './lib/cpu.js';
 import { BENCH_HEADERS, chatBody, runLoad } from './lib/load.js';
-import type { LoadResult, Percentiles } from './lib/load.js';
+import type { BodyMode, LoadResult, Percentiles } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
 import { freePort, hasTaskset, killAllSync, onExit, pinSelf, sampleRss, startNode } from './lib/processes.js';
 import type { Started } from './lib/processes.js';
 import { buildReport, markdownBlock, NOISY_FOREIGN_CPU_PCT } from './lib/report.js';
 import { fmtInt, fmtMiB, fmtMs, formatText } from './lib/table.js';
-import { cellKey, TARGET_LABELS } from './lib/types.js';
+import { cellKey, isOptimizer, TARGET_BODIES, TARGET_IDS, TARGET_LABELS } from './lib/types.js';
 import type { CellResult, Settings, TargetId, TargetResult } from './lib/types.js';
-import { runWrk, WRK_INSTALL_HINT, wrkVersion, writeWrkScript } from './lib/wrk.js';
+import { runWrk, WRK_INSTALL_HINT, wrkVersion, writeWrkScripts } from './lib/wrk.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -35,7 +37,7 @@ const DIST = join(ROOT, 'dist');
 // Settings
 
 function usage(): string {
-  return `npm run bench  (= npm run build && node dist/bench/run.js)
+  return `npm run bench  (builds first via prebench, then node dist/bench/run.js)
 
 env vars [defaults]:
   BENCH_DURATION_S          measured seconds per cell and target [5]
@@ -43,7 +45,8 @@ env vars [defaults]:
   BENCH_ROUNDS              measure every cell this many times, report medians [1]
   BENCH_CONCURRENCY         non-streaming concurrencies [1,50,500]
   BENCH_STREAM_CONCURRENCY  streaming concurrencies, time to first chunk ("none" to skip) [1,50]
-  BENCH_TARGETS             columns to measure [direct,proxy,optimizer]
+  BENCH_CACHE_HIT_CONCURRENCY  non-streaming concurrencies of the cache-hit target ("none" to skip) [1,50]
+  BENCH_TARGETS             columns to measure [${TARGET_IDS.join(',')}]
   BENCH_LOADGEN             auto | wrk | builtin [auto: wrk when installed]
   BENCH_PIN                 0 disables pinning (server CPU 0; upstream, load, bench CPU 1) [1]
   BENCH_UPSTREAM            auto | loopback | stub [auto: dist/src/loopback if built, else the stub]
@@ -56,7 +59,9 @@ env vars [defaults]:
 
 flags:
   --help                    this text
-  --write-wrk-script DIR    write the wrk Lua script (unique POST bodies, JSON summary) to DIR and exit
+  --write-wrk-script DIR    write the wrk Lua scripts to DIR and exit: bench-post.lua (unique bodies),
+                            bench-post-det.lua (unique, temperature 0), bench-post-fixed.lua (one
+                            fixed temperature-0 body: cache hits); arguments after "--": a nonce
 
 install wrk: ${WRK_INSTALL_HINT}`;
 }
@@ -91,16 +96,23 @@ function envEnum<T extends string>(name: string, allowed: readonly T[], dflt: T)
 
 function readSettings(): Settings {
   const targetsRaw = process.env['BENCH_TARGETS'];
-  const targets = (targetsRaw ? targetsRaw.split(',').map((s) => s.trim()) : ['direct', 'proxy', 'optimizer']) as TargetId[];
+  const targets = (targetsRaw ? targetsRaw.split(',').map((s) => s.trim()) : [...TARGET_IDS]) as TargetId[];
   for (const t of targets) {
-    if (!(t in TARGET_LABELS)) throw new Error(`BENCH_TARGETS: unknown target "${t}" (direct, proxy, optimizer)`);
+    if (!(t in TARGET_LABELS)) throw new Error(`BENCH_TARGETS: unknown target "${t}" (${TARGET_IDS.join(', ')})`);
+  }
+  const concurrency = envList('BENCH_CONCURRENCY', [1, 50, 500]);
+  const cacheHitConcurrency = envList('BENCH_CACHE_HIT_CONCURRENCY', [1, 50]);
+  const outside = cacheHitConcurrency.filter((c) => !concurrency.includes(c));
+  if (outside.length > 0) {
+    throw new Error(`BENCH_CACHE_HIT_CONCURRENCY: ${outside.join(',')} not in BENCH_CONCURRENCY (${concurrency.join(',')})`);
   }
   return {
     durationS: envNum('BENCH_DURATION_S', 5, 1),
     warmupS: envNum('BENCH_WARMUP_S', 2, 0),
     rounds: Math.floor(envNum('BENCH_ROUNDS', 1, 1)),
-    concurrency: envList('BENCH_CONCURRENCY', [1, 50, 500]),
+    concurrency,
     streamConcurrency: envList('BENCH_STREAM_CONCURRENCY', [1, 50]),
+    cacheHitConcurrency,
     targets,
     loadgen: envEnum('BENCH_LOADGEN', ['auto', 'wrk', 'builtin'] as const, 'auto'),
     pin: process.env['BENCH_PIN'] !== '0',
@@ -116,17 +128,42 @@ function readSettings(): Settings {
   };
 }
 
-/** The pass-through config: one backend, limits far above the load, cache and dedupe off. */
-function optimizerConfig(upstreamUrl: string): unknown {
-  return {
+/** Limits far above any load the bench can make: they are checked on every request, never binding. */
+const FAR_REQUESTS_PER_MINUTE = 100_000_000;
+const FAR_TOKENS_PER_MINUTE = 1_000_000_000_000;
+
+/**
+ * The optimizer's config. `optimizer` (pass-through): one backend, request limits far above the
+ * load, cache and dedupe off. `features` and `cache-hit`: the same with the cache and dedupe on (the
+ * defaults: 1 h TTL, 100,000 entries, 5 s dedupe window) and request *and* token limits far above
+ * the load, globally and per agent (so token estimates are computed too).
+ */
+function optimizerConfig(upstreamUrl: string, id: TargetId): Record<string, unknown> {
+  const base = {
     log: { level: 'warn' },
     backends: [{ id: 'up', provider: 'openai-compatible', baseUrl: upstreamUrl.replace(/\/+$/, ''), models: ['test-model'] }],
     routing: { defaultModel: 'up/test-model' },
-    limits: { global: { requestsPerMinute: 100_000_000 }, perAgent: { requestsPerMinute: 100_000_000 } },
-    cache: { enabled: false },
-    dedupe: { enabled: false },
   };
+  if (id === 'optimizer') {
+    return {
+      ...base,
+      limits: { global: { requestsPerMinute: FAR_REQUESTS_PER_MINUTE }, perAgent: { requestsPerMinute: FAR_REQUESTS_PER_MINUTE } },
+      cache: { enabled: false },
+      dedupe: { enabled: false },
+    };
+  }
+  const far = { requestsPerMinute: FAR_REQUESTS_PER_MINUTE, tokensPerMinute: FAR_TOKENS_PER_MINUTE };
+  return { ...base, limits: { global: far, perAgent: far }, cache: { enabled: true }, dedupe: { enabled: true } };
 }
+
+/** The configs in words, for the report. */
+const CONFIG_NOTES = [
+  `Optimizer configs: **optimizer**: cache and dedupe off, limits ${FAR_REQUESTS_PER_MINUTE.toLocaleString('en-US')} req/min (global and per agent); ` +
+    `**optimizer (cache+dedupe+limits on)** and **optimizer (cache hit)**: cache on (TTL 1 h, 100,000 entries), dedupe on (5 s window), ` +
+    `limits ${FAR_REQUESTS_PER_MINUTE.toLocaleString('en-US')} req/min and ${FAR_TOKENS_PER_MINUTE.toLocaleString('en-US')} tokens/min (global and per agent)`,
+  'Bodies: direct, bare proxy, optimizer: unique (`"hello <nonce>-<n>"`); cache+dedupe+limits on: unique with `"temperature":0` ' +
+    '(every request a cache miss that goes upstream and writes the cache); cache hit: one fixed body with `"temperature":0` (all hits after the first)',
+];
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -139,6 +176,7 @@ interface Target {
   id: TargetId;
   origin: string;
   chatPath: string;
+  body: BodyMode;
   /** The process whose memory is sampled (the upstream itself for `direct`). */
   pid: number;
   proc: Started | undefined;
@@ -147,49 +185,89 @@ interface Target {
 interface RunContext {
   settings: Settings;
   useWrk: boolean;
-  wrkScript: string | undefined;
+  wrkScripts: Record<BodyMode, string> | undefined;
   runNonce: string;
   /** Every process the benchmark started: their CPU is ours, not a disturbance. */
   ourPids: number[];
 }
 
-/** One request of each kind, so a broken target is reported instead of benchmarked. */
-async function smokeTest(t: Target): Promise<string | undefined> {
+/**
+ * One request of each kind, with the target's own bodies, so a broken target is reported instead of
+ * benchmarked. The cache-hit target must answer its fixed body from the cache (`x-cache: hit`) from
+ * the second time on; the cache+dedupe+limits target must answer its unique bodies as misses.
+ */
+async function smokeTest(t: Target, runNonce: string): Promise<string | undefined> {
   const url = t.origin + t.chatPath;
-  const opts = (stream: boolean) =>
-    ({
+  const nonce = t.body === 'fixed-det' ? fixedNonce(runNonce) : `${runNonce}-smoke`;
+  const send = async (stream: boolean, n: number): Promise<{ status: number; text: string; cache: string | undefined }> => {
+    const res = await request(url, {
       method: 'POST',
       headers: BENCH_HEADERS,
-      body: chatBody('smoke', stream ? 1 : 0, stream),
+      body: chatBody(nonce, n, stream, t.body),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
-    }) as const;
+    });
+    const cache = res.headers['x-cache'];
+    return { status: res.statusCode, text: await res.body.text(), cache: typeof cache === 'string' ? cache : undefined };
+  };
   try {
-    const a = await request(url, opts(false));
-    const text = await a.body.text();
-    if (a.statusCode !== 200) return `non-streaming request: HTTP ${a.statusCode} ${text.slice(0, 300)}`;
-    const parsed = JSON.parse(text) as { choices?: unknown };
-    if (!Array.isArray(parsed.choices)) return `non-streaming request: no choices in ${text.slice(0, 300)}`;
-    const s = await request(url, opts(true));
-    const st = await s.body.text();
-    if (s.statusCode !== 200) return `streaming request: HTTP ${s.statusCode} ${st.slice(0, 300)}`;
-    if (!st.includes('data: [DONE]')) return `streaming request: no "data: [DONE]" in ${st.slice(0, 300)}`;
+    const a = await send(false, 0);
+    if (a.status !== 200) return `non-streaming request: HTTP ${a.status} ${a.text.slice(0, 300)}`;
+    const parsed = JSON.parse(a.text) as { choices?: unknown };
+    if (!Array.isArray(parsed.choices)) return `non-streaming request: no choices in ${a.text.slice(0, 300)}`;
+    if (t.id === 'features' && a.cache !== 'miss') return `unique deterministic request: x-cache ${a.cache ?? '(none)'}, expected miss`;
+    if (t.id === 'cache-hit') {
+      const again = await send(false, 0);
+      if (again.status !== 200) return `repeated request: HTTP ${again.status} ${again.text.slice(0, 300)}`;
+      if (again.cache !== 'hit') return `repeated deterministic request: x-cache ${again.cache ?? '(none)'}, expected hit`;
+      if (again.text !== a.text) return 'repeated deterministic request: the cached answer differs from the first';
+    }
+    const st = await send(true, 1);
+    if (st.status !== 200) return `streaming request: HTTP ${st.status} ${st.text.slice(0, 300)}`;
+    if (!st.text.includes('data: [DONE]')) return `streaming request: no "data: [DONE]" in ${st.text.slice(0, 300)}`;
+    if (t.id === 'features' && st.cache !== 'miss') return `unique deterministic stream: x-cache ${st.cache ?? '(none)'}, expected miss`;
     return undefined;
   } catch (err) {
     return `smoke request failed: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
+/** The content of the cache-hit target's one fixed body (the same in the smoke test and every cell). */
+const fixedNonce = (runNonce: string): string => `${runNonce}-fixed`;
+
+/**
+ * Calls the optimizer has made to its backends so far (`succeeded + failed` on /admin/backends, which
+ * the transport updates every 200 ms), or undefined when unreadable.
+ */
+async function upstreamCallsSoFar(origin: string): Promise<number | undefined> {
+  try {
+    const res = await request(`${origin}/admin/backends`, { method: 'GET', headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await res.body.text();
+    if (res.statusCode !== 200) return undefined;
+    const list = JSON.parse(text) as { succeeded?: unknown; failed?: unknown }[];
+    if (!Array.isArray(list)) return undefined;
+    let n = 0;
+    for (const b of list) n += (typeof b.succeeded === 'number' ? b.succeeded : 0) + (typeof b.failed === 'number' ? b.failed : 0);
+    return n;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Longer than the transport's stats interval (200 ms), so the counters include the calls finished by then. */
+const STATS_SETTLE_MS = 500;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 async function runCell(ctx: RunContext, t: Target, stream: boolean, c: number, tag: string): Promise<CellResult> {
   const { settings } = ctx;
   const once = (durationS: number, phase: string): Promise<LoadResult> => {
-    const nonce = `${ctx.runNonce}-${tag}-${phase}`;
-    if (!stream && ctx.useWrk && ctx.wrkScript !== undefined) {
+    const nonce = t.body === 'fixed-det' ? fixedNonce(ctx.runNonce) : `${ctx.runNonce}-${tag}-${phase}`;
+    if (!stream && ctx.useWrk && ctx.wrkScripts !== undefined) {
       return runWrk({
         url: t.origin + t.chatPath,
         concurrency: c,
         durationS,
-        script: ctx.wrkScript,
+        script: ctx.wrkScripts[t.body],
         nonce,
         cpu: settings.pin ? settings.loadCpu : undefined,
       });
@@ -202,13 +280,26 @@ async function runCell(ctx: RunContext, t: Target, stream: boolean, c: number, t
       maxRequests: settings.maxRequests,
       stream,
       nonce,
+      bodyMode: t.body,
     });
   };
   if (settings.warmupS > 0) await once(settings.warmupS, 'warmup');
+  const counted = isOptimizer(t.id);
+  let callsBefore: number | undefined;
+  if (counted) {
+    await sleep(STATS_SETTLE_MS);
+    callsBefore = await upstreamCallsSoFar(t.origin);
+  }
   const rss = sampleRss(t.pid);
   const cpu = watchForeignCpu(ctx.ourPids);
   const result = await once(settings.durationS, 'measure');
-  return { ...result, rss: rss.stop(), foreignCpuPct: cpu.stop(), rounds: 1 };
+  const out: CellResult = { ...result, rss: rss.stop(), foreignCpuPct: cpu.stop(), rounds: 1 };
+  if (counted && callsBefore !== undefined) {
+    await sleep(STATS_SETTLE_MS);
+    const callsAfter = await upstreamCallsSoFar(t.origin);
+    if (callsAfter !== undefined) out.upstreamCalls = callsAfter - callsBefore;
+  }
+  return out;
 }
 
 function median(xs: number[]): number {
@@ -238,6 +329,8 @@ function combine(rounds: CellResult[]): CellResult {
   const ttfb = rounds.map((r) => r.ttfbMs).filter((p): p is Percentiles => p !== undefined);
   const rss = rounds.map((r) => r.rss).filter((x) => x !== undefined);
   const foreign = rounds.map((r) => r.foreignCpuPct).filter((x) => x !== undefined);
+  const calls = rounds.map((r) => r.upstreamCalls);
+  const peakRss = rss.reduce<(typeof rss)[number] | undefined>((a, x) => (a === undefined || x.peakRssKiB > a.peakRssKiB ? x : a), undefined);
   return {
     ...first,
     durationS: rounds.reduce((a, r) => a + r.durationS, 0),
@@ -250,14 +343,16 @@ function combine(rounds: CellResult[]): CellResult {
     latencyMs: medianPercentiles(rounds.map((r) => r.latencyMs)),
     ttfbMs: ttfb.length > 0 ? medianPercentiles(ttfb) : undefined,
     rss:
-      rss.length > 0
+      peakRss !== undefined
         ? {
-            peakRssKiB: Math.max(...rss.map((x) => x.peakRssKiB)),
+            peakRssKiB: peakRss.peakRssKiB,
+            peakFileKiB: peakRss.peakFileKiB,
             hwmKiB: Math.max(...rss.map((x) => x.hwmKiB)),
             samples: rss.reduce((a, x) => a + x.samples, 0),
           }
         : undefined,
     foreignCpuPct: foreign.length > 0 ? Math.max(...foreign) : undefined,
+    upstreamCalls: calls.every((x) => x !== undefined) ? calls.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined,
     rounds: rounds.length,
   };
 }
@@ -272,6 +367,7 @@ function describeCell(r: CellResult): string {
   if (r.foreignCpuPct !== undefined) {
     parts.push(`other CPU ${Math.round(r.foreignCpuPct)}%${r.foreignCpuPct > NOISY_FOREIGN_CPU_PCT ? ' (noisy)' : ''}`);
   }
+  if (r.upstreamCalls !== undefined && r.ok > 0) parts.push(`upstream calls/answer ${(r.upstreamCalls / r.ok).toFixed(3)}`);
   if (bad > 0) parts.push(`${bad} failed: ${r.firstError ?? '?'}`);
   return parts.join(', ');
 }
@@ -289,7 +385,7 @@ async function main(): Promise<number> {
     // For driving a profiled optimizer by hand (bench/README.md, "Profiling").
     const dir = resolve(process.argv[scriptFlag + 1] ?? '.');
     mkdirSync(dir, { recursive: true });
-    process.stdout.write(`${writeWrkScript(dir)}\n`);
+    process.stdout.write(`${Object.values(writeWrkScripts(dir)).join('\n')}\n`);
     return 0;
   }
   const settings = readSettings();
@@ -327,10 +423,14 @@ async function main(): Promise<number> {
     ...settings.concurrency.map((c) => ({ stream: false, c })),
     ...settings.streamConcurrency.map((c) => ({ stream: true, c })),
   ];
+  /** The cache-hit target is measured at its own (non-streaming) concurrencies only. */
+  const measures = (id: TargetId, stream: boolean, c: number): boolean =>
+    id !== 'cache-hit' || (!stream && settings.cacheHitConcurrency.includes(c));
   const perCellS = settings.warmupS + settings.durationS;
+  const measurements = cellList.reduce((a, { stream, c }) => a + settings.targets.filter((id) => measures(id, stream, c)).length, 0);
   log(
-    `bench: ${cellList.length} cells × ${settings.targets.length} targets × ${settings.rounds} round(s) × ${perCellS} s ` +
-      `≈ ${Math.ceil((cellList.length * settings.targets.length * settings.rounds * perCellS) / 60)} min`,
+    `bench: ${measurements} measurements (cells × targets) × ${settings.rounds} round(s) × ${perCellS} s ` +
+      `≈ ${Math.ceil((measurements * settings.rounds * perCellS) / 60)} min`,
   );
 
   const tmp = mkdtempSync(join(tmpdir(), 'eao-bench-'));
@@ -359,7 +459,7 @@ async function main(): Promise<number> {
     const ctx: RunContext = {
       settings,
       useWrk,
-      wrkScript: useWrk ? writeWrkScript(tmp) : undefined,
+      wrkScripts: useWrk ? writeWrkScripts(tmp) : undefined,
       runNonce: randomBytes(4).toString('hex'),
       ourPids: [upstream.pid],
     };
@@ -373,8 +473,9 @@ async function main(): Promise<number> {
         results.set(id, { id, label: TARGET_LABELS[id], available: false, note: note.split('\n')[0], pid: undefined, cells: {} });
       };
       let target: Target;
+      const body = TARGET_BODIES[id];
       if (id === 'direct') {
-        target = { id, origin: upUrl.origin, chatPath: `${upBase}/chat/completions`, pid: upstream.pid, proc: undefined };
+        target = { id, origin: upUrl.origin, chatPath: `${upBase}/chat/completions`, body, pid: upstream.pid, proc: undefined };
       } else {
         try {
           const port = await freePort();
@@ -393,12 +494,12 @@ async function main(): Promise<number> {
               unavailable(`${relative(ROOT, settings.optimizerScript)} is not built (npm run build)`);
               continue;
             }
-            const dataDir = join(tmp, 'optimizer-data');
+            const dataDir = join(tmp, `${id}-data`);
             mkdirSync(dataDir, { recursive: true });
-            const configPath = join(tmp, 'optimizer.config.json');
-            writeFileSync(configPath, `${JSON.stringify(optimizerConfig(upUrl.href), null, 2)}\n`);
+            const configPath = join(tmp, `${id}.config.json`);
+            writeFileSync(configPath, `${JSON.stringify(optimizerConfig(upUrl.href, id), null, 2)}\n`);
             proc = await startNode({
-              name: 'optimizer',
+              name: TARGET_LABELS[id],
               script: settings.optimizerScript,
               args: ['--config', configPath, '--port', String(port), '--data-dir', dataDir],
               cpu: canPin ? settings.serverCpu : undefined,
@@ -409,13 +510,13 @@ async function main(): Promise<number> {
             });
           }
           started.push(proc);
-          target = { id, origin: `http://127.0.0.1:${port}`, chatPath: '/v1/chat/completions', pid: proc.pid, proc };
+          target = { id, origin: `http://127.0.0.1:${port}`, chatPath: '/v1/chat/completions', body, pid: proc.pid, proc };
         } catch (err) {
           unavailable(err instanceof Error ? err.message : String(err));
           continue;
         }
       }
-      const smoke = await smokeTest(target);
+      const smoke = await smokeTest(target, ctx.runNonce);
       if (smoke !== undefined) {
         unavailable(smoke);
         await target.proc?.stop();
@@ -434,6 +535,7 @@ async function main(): Promise<number> {
       for (const { stream, c } of cellList) {
         const key = cellKey(stream, c);
         for (const t of order) {
+          if (!measures(t.id, stream, c)) continue;
           const r = await runCell(ctx, t, stream, c, `${t.id}-${key}-r${round}`);
           const rk = `${t.id}/${key}`;
           rounds.set(rk, [...(rounds.get(rk) ?? []), r]);
@@ -469,8 +571,12 @@ async function main(): Promise<number> {
             optimizerScript: relative(ROOT, settings.optimizerScript),
             resultsDir: relative(ROOT, settings.resultsDir),
           },
+          configs: Object.fromEntries(
+            settings.targets.filter(isOptimizer).map((id) => [id, optimizerConfig(upUrl.href, id)]),
+          ),
           targets: Object.fromEntries(results),
           table: { headers: report.headers, rows: report.rows, footnotes: report.footnotes },
+          targetTable: { headers: report.targetHeaders, rows: report.targetRows },
           verdicts: report.verdicts,
         },
         null,
@@ -486,12 +592,14 @@ async function main(): Promise<number> {
       `upstream: ${upstreamKind}`,
       '',
       formatText(report.headers, report.rows),
+      '',
+      formatText(report.targetHeaders, report.targetRows),
       ...report.footnotes,
       '',
       `raw results: ${jsonRel}`,
       '',
       '----- markdown for bench/RESULTS.md -----',
-      markdownBlock(machine, settings, report, upstreamKind, jsonRel),
+      markdownBlock(machine, settings, report, upstreamKind, jsonRel, CONFIG_NOTES),
       '----- end -----',
     ];
     process.stdout.write(`${out.join('\n')}\n`);

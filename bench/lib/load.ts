@@ -20,12 +20,21 @@ export const BENCH_HEADERS: Readonly<Record<string, string>> = {
 export const BENCH_MODEL = 'up/test-model';
 
 /**
- * A chat body that differs for every request (`nonce` per run, `n` per request), so that no cache
- * or dedupe could answer it.
+ * What the request bodies of a run look like:
+ * - `unique`: `"hello <nonce>-<n>"`, no temperature: no cache or dedupe could answer one;
+ * - `unique-det`: the same with `"temperature":0`: deterministic, so cacheable, yet every one is a
+ *   cache miss that goes upstream (and, with the cache on, writes the cache);
+ * - `fixed-det`: `"hello <nonce>"` with `"temperature":0`, the same for every request: with the cache
+ *   on, all but the first are cache hits.
  */
-export function chatBody(nonce: string, n: number, stream: boolean): string {
+export type BodyMode = 'unique' | 'unique-det' | 'fixed-det';
+
+/** A chat body (see {@link BodyMode}); `n` is ignored for `fixed-det`. */
+export function chatBody(nonce: string, n: number, stream: boolean, mode: BodyMode = 'unique'): string {
+  const content = mode === 'fixed-det' ? `hello ${nonce}` : `hello ${nonce}-${n}`;
   return (
-    `{"model":"${BENCH_MODEL}","messages":[{"role":"user","content":"hello ${nonce}-${n}"}]` +
+    `{"model":"${BENCH_MODEL}","messages":[{"role":"user","content":"${content}"}]` +
+    (mode === 'unique' ? '' : ',"temperature":0') +
     (stream ? ',"stream":true}' : '}')
   );
 }
@@ -82,6 +91,8 @@ export interface LoadOptions {
   stream: boolean;
   /** Distinguishes this run's bodies from every other run's. */
   nonce: string;
+  /** What the bodies look like (default `unique`). */
+  bodyMode?: BodyMode | undefined;
   /** Per-request bound on waiting for headers and between body chunks. */
   requestTimeoutMs?: number | undefined;
 }
@@ -141,6 +152,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let errors = 0;
   let firstError: string | undefined;
   let n = 0;
+  const mode = opts.bodyMode ?? 'unique';
+  const fixedBody = mode === 'fixed-det' ? chatBody(opts.nonce, 0, opts.stream, mode) : undefined;
 
   const started = performance.now();
   const deadline = started + opts.durationMs;
@@ -148,7 +161,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const loop = async (): Promise<void> => {
     while (issued < opts.maxRequests && performance.now() < deadline) {
       issued++;
-      const body = chatBody(opts.nonce, n++, opts.stream);
+      const body = fixedBody ?? chatBody(opts.nonce, n++, opts.stream, mode);
       const t0 = performance.now();
       try {
         const res = await pool.request({

@@ -265,32 +265,43 @@ export function startNode(opts: StartOptions): Promise<Started> {
   });
 }
 
-/** Resident memory of a process from `/proc/<pid>/status`, in KiB; undefined when unreadable. */
-export function readRss(pid: number): { rssKiB: number; hwmKiB: number } | undefined {
+/**
+ * Resident memory of a process from `/proc/<pid>/status`, in KiB; undefined when unreadable.
+ * `fileKiB` is RssFile: file-backed pages (code, and mapped files such as the cache's LMDB map).
+ */
+export function readRss(pid: number): { rssKiB: number; hwmKiB: number; fileKiB: number | undefined } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    const file = /^RssFile:\s+(\d+)\s+kB/m.exec(status);
     if (!rss?.[1] || !hwm?.[1]) return undefined;
-    return { rssKiB: Number(rss[1]), hwmKiB: Number(hwm[1]) };
+    return { rssKiB: Number(rss[1]), hwmKiB: Number(hwm[1]), fileKiB: file?.[1] ? Number(file[1]) : undefined };
   } catch {
     return undefined;
   }
 }
 
-/** Samples a process's RSS every `intervalMs` until `stop()` returns the peak seen and the final VmHWM. */
+/**
+ * Samples a process's RSS every `intervalMs` until `stop()` returns the peak seen (and its RssFile
+ * part) and the final VmHWM.
+ */
 export function sampleRss(
   pid: number,
   intervalMs = 100,
-): { stop(): { peakRssKiB: number; hwmKiB: number; samples: number } } {
+): { stop(): { peakRssKiB: number; peakFileKiB: number | undefined; hwmKiB: number; samples: number } } {
   let peak = 0;
+  let peakFile: number | undefined;
   let hwm = 0;
   let samples = 0;
   const take = (): void => {
     const r = readRss(pid);
     if (!r) return;
     samples++;
-    if (r.rssKiB > peak) peak = r.rssKiB;
+    if (r.rssKiB > peak) {
+      peak = r.rssKiB;
+      peakFile = r.fileKiB;
+    }
     hwm = r.hwmKiB;
   };
   take();
@@ -299,7 +310,7 @@ export function sampleRss(
     stop() {
       clearInterval(timer);
       take();
-      return { peakRssKiB: peak, hwmKiB: hwm, samples };
+      return { peakRssKiB: peak, peakFileKiB: peakFile, hwmKiB: hwm, samples };
     },
   };
 }
