@@ -1,6 +1,6 @@
 import { assign, setup } from 'xstate';
 import { toOptimizerError, type OptimizerError } from '../src/errors/registry.js';
-import { candidatesFor, resolveRoute, type RoutePlan, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
+import { planRoute, type RoutePlan, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
 
 /**
  * The router: turns a request's `model` (and hints) into the backend that will serve it.
@@ -34,8 +34,7 @@ export const routerMachine = setup({
       const { query, reply } = event as Extract<RouterEvent, { type: 'router.resolve' }>;
       let result: RoutePlan | OptimizerError;
       try {
-        const route = resolveRoute(context.table, query);
-        result = { ...route, candidates: candidatesFor(context.table, route, query.pinnedBackend !== undefined) };
+        result = planRoute(context.table, query);
       } catch (error) {
         result = toOptimizerError(error);
       }

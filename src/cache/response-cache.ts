@@ -92,7 +92,18 @@ export class ResponseCache {
   /** As a completed answer, for replay. */
   static toAnswer(entry: CacheEntry): CompletedAnswer {
     const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
-    return { status: 200, body, value: JSON.parse(body.toString('utf8')), chunks: entry.chunks, backend: entry.backend, model: entry.model };
+    let value: unknown;
+    // Parsed only if a reader needs it (a WebSocket msgpack frame, a synthesised stream): an HTTP hit sends the bytes.
+    return {
+      status: 200,
+      body,
+      get value() {
+        return (value ??= JSON.parse(body.toString('utf8')));
+      },
+      chunks: entry.chunks,
+      backend: entry.backend,
+      model: entry.model,
+    };
   }
 
   #evict(dbs: Databases): void {

@@ -153,3 +153,9 @@ export function candidatesFor(table: RoutingTable, route: Route, pinned = route.
   for (const fallback of table.fallbacks.get(route.target.name) ?? []) add(fallback);
   return candidates;
 }
+
+/** The route for a query and every candidate for it: what the router answers. */
+export function planRoute(table: RoutingTable, query: RouteQuery): RoutePlan {
+  const route = resolveRoute(table, query);
+  return { ...route, candidates: candidatesFor(table, route, query.pinnedBackend !== undefined) };
+}
