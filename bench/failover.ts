@@ -39,6 +39,7 @@ import { NOISY_FOREIGN_CPU_PCT } from './lib/report.js';
 import { sampleSched, schedBetween } from './lib/sched-sampler.js';
 import type { SchedSample, SchedSampler } from './lib/sched-sampler.js';
 import { fmtInt, fmtMs, formatMarkdown, formatText } from './lib/table.js';
+import { envNum, envInt } from './lib/env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BACKENDS = ['u1', 'u2', 'u3'] as const;
@@ -107,19 +108,7 @@ port later. env vars [defaults]:
   FAILOVER_RESULTS_DIR         where the JSON goes [bench/results]`;
 }
 
-function envNum(name: string, dflt: number, min: number, max = Number.POSITIVE_INFINITY): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number in [${min}, ${max}], got "${raw}"`);
-  return v;
-}
 
-function envInt(name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = envNum(name, dflt, min, max);
-  if (!Number.isInteger(v)) throw new Error(`${name} must be an integer, got "${v}"`);
-  return v;
-}
 
 function readSettings(): Settings {
   const s: Settings = {

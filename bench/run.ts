@@ -29,6 +29,7 @@ import { fmtInt, fmtMiB, fmtMs, formatText } from './lib/table.js';
 import { cellKey, isOptimizer, TARGET_BODIES, TARGET_IDS, TARGET_LABELS } from './lib/types.js';
 import type { CellResult, Settings, TargetId, TargetResult } from './lib/types.js';
 import { runWrk, WRK_INSTALL_HINT, wrkVersion, writeWrkScripts } from './lib/wrk.js';
+import { envNum } from './lib/env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -66,13 +67,6 @@ flags:
 install wrk: ${WRK_INSTALL_HINT}`;
 }
 
-function envNum(name: string, dflt: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min) throw new Error(`${name} must be a number ≥ ${min}, got "${raw}"`);
-  return v;
-}
 
 function envList(name: string, dflt: number[]): number[] {
   const raw = process.env[name];

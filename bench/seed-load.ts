@@ -38,6 +38,7 @@ import type { CallResult, PreparedHttp } from './lib/seed-clients.js';
 import { makePlan } from './lib/seed-plan.js';
 import type { MixSettings, PlannedCall, WavePlan } from './lib/seed-plan.js';
 import { fmtInt, fmtMiB, fmtMs, formatMarkdown, formatText } from './lib/table.js';
+import { envNum, envInt } from './lib/env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -92,19 +93,7 @@ repeated prompts, in waves. env vars [defaults]:
   SEED_RESULTS_DIR           where the JSON goes [bench/results]`;
 }
 
-function envNum(name: string, dflt: number, min: number, max = Number.POSITIVE_INFINITY): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name} must be a number in [${min}, ${max}], got "${raw}"`);
-  return v;
-}
 
-function envInt(name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = envNum(name, dflt, min, max);
-  if (!Number.isInteger(v)) throw new Error(`${name} must be an integer, got "${v}"`);
-  return v;
-}
 
 function readSettings(): Settings {
   const sharedDetPct = envNum('SEED_SHARED_DET_PCT', 40, 0, 100);
