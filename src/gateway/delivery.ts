@@ -46,9 +46,27 @@ export class Delivery {
   constructor(private readonly deps: DeliveryDeps) {}
 
   async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce): Promise<void> {
+    const deadline = this.deps.now() + this.deps.config.resilience.requestTimeoutMs;
+    const bounded = new DeadlineSignal(signal, this.deps.config.resilience.requestTimeoutMs);
+    try {
+      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call);
+    } finally {
+      bounded.dispose();
+    }
+  }
+
+  async #deliver(
+    req: GatewayRequest,
+    plan: RoutePlan,
+    meta: ResponseMeta,
+    sink: Responder,
+    signal: AbortSignal,
+    callSignal: AbortSignal,
+    deadline: number,
+    call: CallOnce,
+  ): Promise<void> {
     const { config, bus, now } = this.deps;
     const settings = config.resilience.retry;
-    const deadline = now() + config.resilience.requestTimeoutMs;
     const candidates = this.#order(plan.candidates);
     const attempts: DeadLetterAttempt[] = [];
     let index = 0;
@@ -69,7 +87,7 @@ export class Delivery {
       meta.model = target.name;
       if (target !== plan.target) meta.routeReason = 'failover';
       try {
-        const broke = await call(target, meta, sink, withDeadline(signal, deadline - now()));
+        const broke = await call(target, meta, sink, callSignal);
         if (breaker) reportOutcome(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
         if (broke) bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, code: broke.code, streamStarted: true });
         else bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
@@ -195,7 +213,33 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** The request's signal, also aborted (with a TimeoutError, mapped to UPSTREAM_TIMEOUT) at its deadline. */
-function withDeadline(signal: AbortSignal, remainingMs: number): AbortSignal {
-  return AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(remainingMs)))]);
+/**
+ * The request's signal, also aborted at its deadline (with a TimeoutError, mapped to
+ * UPSTREAM_TIMEOUT). One controller, one listener and one timer per request: cheaper than
+ * `AbortSignal.any` + `AbortSignal.timeout` per call, which showed in profiles.
+ */
+class DeadlineSignal {
+  readonly #controller = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  readonly #onAbort: () => void;
+
+  constructor(
+    private readonly source: AbortSignal,
+    timeoutMs: number,
+  ) {
+    this.#onAbort = () => this.#controller.abort(source.reason);
+    if (source.aborted) this.#controller.abort(source.reason);
+    else source.addEventListener('abort', this.#onAbort, { once: true });
+    this.#timer = setTimeout(() => this.#controller.abort(new DOMException('The request reached its deadline.', 'TimeoutError')), timeoutMs);
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.source.removeEventListener('abort', this.#onAbort);
+  }
 }

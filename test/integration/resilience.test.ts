@@ -188,4 +188,20 @@ describe('resilience: retries, failover, breakers, dead letters', () => {
     expect((await chat()).headers.get('x-backend')).toBe('b');
     expect(stack.upstreams.a!.calls).toBe(callsOnA);
   });
+
+  it('no request outlives resilience.requestTimeoutMs: slow backends are cut at the deadline and the request dead-lettered', async () => {
+    await stack.close();
+    stack = await startStack({
+      upstreams: { a: { models: ['m'] }, b: { models: ['m'] } },
+      config: { dedupe: { enabled: false }, cache: { enabled: false }, resilience: { requestTimeoutMs: 400, retry: { baseDelayMs: 5, maxDelayMs: 10 } } },
+    });
+    stack.upstreams.a!.setDefault({ kind: 'slow', delayMs: 3000 });
+    stack.upstreams.b!.setDefault({ kind: 'slow', delayMs: 3000 });
+    const started = Date.now();
+    const answer = await chat();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(answer.body.error?.code).toBe('ALL_BACKENDS_FAILED');
+    const entry = (await (await fetch(`${stack.optimizer.url}/admin/dlq/${answer.body.error?.dlq_id}`)).json()) as { attempts: { code: string }[] };
+    expect(entry.attempts.map((a) => a.code)).toContain('UPSTREAM_TIMEOUT');
+  });
 });
