@@ -107,7 +107,7 @@ function packageRoot(start: string): string | undefined {
 }
 
 /**
- * Starts the pool (one warm thread at once). Options are checked here, synchronously.
+ * Creates the pool (its thread starts with the first task). Options are checked here, synchronously.
  * @throws WorkerPoolError INVALID_WORKER_POOL_OPTION naming the option, or WORKER_SCRIPT_MISSING.
  */
 export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
