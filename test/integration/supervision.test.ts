@@ -10,7 +10,12 @@ describe('supervision while serving', () => {
   beforeAll(async () => {
     stack = await startStack({
       upstreams: { main: {} },
-      config: { admin: { allowFaultInjection: true } },
+      config: {
+        admin: { allowFaultInjection: true },
+        // Enough retries, spaced past the 20 ms restart backoff, that a call in flight outlives its actor's restart
+        // however the jitter falls (full jitter can pick ~0 ms).
+        resilience: { retry: { maxAttempts: 8, baseDelayMs: 40, maxDelayMs: 200 } },
+      },
     });
     client = new OpenAI({ baseURL: `${stack.optimizer.url}/v1`, apiKey: 'x', maxRetries: 0 });
   });
