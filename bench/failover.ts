@@ -33,7 +33,7 @@ import { pollHealth } from './lib/health-poller.js';
 import type { HealthPoller, HealthSample } from './lib/health-poller.js';
 import { machineFacts } from './lib/machine.js';
 import type { MachineFacts } from './lib/machine.js';
-import { freePort, hasTaskset, killAllSync, onExit, pinSelf, startNode } from './lib/processes.js';
+import { freePort, hasTaskset, killAllSync, onExit, pinSelf, startNode, startOptimizerProcess } from './lib/processes.js';
 import type { Started } from './lib/processes.js';
 import { NOISY_FOREIGN_CPU_PCT } from './lib/report.js';
 import { sampleSched, schedBetween } from './lib/sched-sampler.js';
@@ -773,20 +773,7 @@ async function main(): Promise<number> {
     for (const id of BACKENDS) ports[id] = await freePort();
     await Promise.all(BACKENDS.map(async (id) => ups.set(id, await startUpstream(id, ports[id], 0))));
     const port = await freePort();
-    const dataDir = join(tmp, 'data');
-    mkdirSync(dataDir, { recursive: true });
-    const configPath = join(tmp, 'optimizer.config.json');
-    writeFileSync(configPath, `${JSON.stringify(optimizerConfig(s, ports), null, 2)}\n`);
-    optimizer = await startNode({
-      name: 'optimizer',
-      script: s.optimizerScript,
-      args: ['--config', configPath, '--port', String(port), '--data-dir', dataDir],
-      cpu: canPin ? '0' : undefined,
-      readyEvent: 'server.listening',
-      healthPath: '/health',
-      port,
-      readyTimeoutMs: 30_000,
-    });
+    optimizer = await startOptimizerProcess({ name: 'optimizer', script: s.optimizerScript, dir: tmp, config: optimizerConfig(s, ports), port, cpu: canPin ? '0' : undefined });
     const origin = `http://127.0.0.1:${port}`;
     log(`failover: upstreams ${BACKENDS.map((id) => `${id} pid ${ups.get(id)?.pid} :${ports[id]}`).join(', ')}; optimizer pid ${optimizer.pid} at ${origin}`);
 

@@ -22,7 +22,7 @@ import { watchForeignCpu } from './lib/cpu.js';
 import { BENCH_HEADERS, chatBody, runLoad } from './lib/load.js';
 import type { BodyMode, LoadResult, Percentiles } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
-import { freePort, hasTaskset, killAllSync, onExit, pinSelf, sampleRss, startNode } from './lib/processes.js';
+import { freePort, hasTaskset, killAllSync, onExit, pinSelf, sampleRss, startNode, startOptimizerProcess } from './lib/processes.js';
 import type { Started } from './lib/processes.js';
 import { buildReport, markdownBlock, NOISY_FOREIGN_CPU_PCT } from './lib/report.js';
 import { fmtInt, fmtMiB, fmtMs, formatText } from './lib/table.js';
@@ -488,19 +488,14 @@ async function main(): Promise<number> {
               unavailable(`${relative(ROOT, settings.optimizerScript)} is not built (npm run build)`);
               continue;
             }
-            const dataDir = join(tmp, `${id}-data`);
-            mkdirSync(dataDir, { recursive: true });
-            const configPath = join(tmp, `${id}.config.json`);
-            writeFileSync(configPath, `${JSON.stringify(optimizerConfig(upUrl.href, id), null, 2)}\n`);
-            proc = await startNode({
+            proc = await startOptimizerProcess({
               name: TARGET_LABELS[id],
+              stem: id,
               script: settings.optimizerScript,
-              args: ['--config', configPath, '--port', String(port), '--data-dir', dataDir],
-              cpu: canPin ? settings.serverCpu : undefined,
-              readyEvent: 'server.listening',
-              healthPath: '/health',
+              dir: tmp,
+              config: optimizerConfig(upUrl.href, id),
               port,
-              readyTimeoutMs: 30_000,
+              cpu: canPin ? settings.serverCpu : undefined,
             });
           }
           started.push(proc);

@@ -30,7 +30,7 @@ import { watchForeignCpu } from './lib/cpu.js';
 import { LatencyRecorder } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
 import type { MachineFacts } from './lib/machine.js';
-import { freePort, hasTaskset, killAllSync, onExit, pinSelf, readRss, sampleRss, startNode } from './lib/processes.js';
+import { freePort, hasTaskset, killAllSync, onExit, pinSelf, readRss, sampleRss, startOptimizerProcess } from './lib/processes.js';
 import type { Started } from './lib/processes.js';
 import { NOISY_FOREIGN_CPU_PCT } from './lib/report.js';
 import { httpCall, prepareHttp, watchHttpWrites, WsAgent } from './lib/seed-clients.js';
@@ -572,20 +572,7 @@ async function main(): Promise<number> {
   try {
     upstream = await startOpenAIUpstream({ latencyMs: s.upstreamLatencyMs, chunks: s.upstreamChunks, record: false });
     const port = await freePort();
-    const dataDir = join(tmp, 'data');
-    mkdirSync(dataDir, { recursive: true });
-    const configPath = join(tmp, 'optimizer.config.json');
-    writeFileSync(configPath, `${JSON.stringify(optimizerConfig(s, upstream.url), null, 2)}\n`);
-    optimizer = await startNode({
-      name: 'optimizer',
-      script: s.optimizerScript,
-      args: ['--config', configPath, '--port', String(port), '--data-dir', dataDir],
-      cpu: canPin ? '0' : undefined,
-      readyEvent: 'server.listening',
-      healthPath: '/health',
-      port,
-      readyTimeoutMs: 30_000,
-    });
+    optimizer = await startOptimizerProcess({ name: 'optimizer', script: s.optimizerScript, dir: tmp, config: optimizerConfig(s, upstream.url), port, cpu: canPin ? '0' : undefined });
     const origin = `http://127.0.0.1:${port}`;
     log(`seed-load: upstream ${upstream.url} (in process), optimizer pid ${optimizer.pid} at ${origin}`);
 

@@ -7,7 +7,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { request } from 'undici';
 
@@ -313,4 +314,36 @@ export function sampleRss(
       return { peakRssKiB: peak, peakFileKiB: peakFile, hwmKiB: hwm, samples };
     },
   };
+}
+
+/**
+ * Starts the optimizer as a child process: writes `config` to `<dir>/<stem>.config.json`,
+ * gives it `<dir>/<stem>-data` as its store, listens on `port`, and is ready when
+ * `/health` answers (the config's log level may hide the listening line).
+ */
+export function startOptimizerProcess(opts: {
+  name: string;
+  /** File-name stem of the config and store (default: the name). */
+  stem?: string;
+  script: string;
+  dir: string;
+  config: unknown;
+  port: number;
+  cpu: string | undefined;
+}): Promise<Started> {
+  const stem = opts.stem ?? opts.name;
+  const dataDir = join(opts.dir, `${stem}-data`);
+  mkdirSync(dataDir, { recursive: true });
+  const configPath = join(opts.dir, `${stem}.config.json`);
+  writeFileSync(configPath, `${JSON.stringify(opts.config, null, 2)}\n`);
+  return startNode({
+    name: opts.name,
+    script: opts.script,
+    args: ['--config', configPath, '--port', String(opts.port), '--data-dir', dataDir],
+    cpu: opts.cpu,
+    readyEvent: 'server.listening',
+    healthPath: '/health',
+    port: opts.port,
+    readyTimeoutMs: 30_000,
+  });
 }
