@@ -30,6 +30,17 @@ function spec(id: string, cleanups: string[], restart: RestartPolicy = 'permanen
   return { id, systemId: `test:${id}`, restart, logic: workerLogic(cleanups, id) };
 }
 
+/** A one_for_one supervisor as a child, restarting its own children after 10 ms. */
+function innerSupervisor(intensity: number, children: ChildSpec[]): ChildSpec {
+  return {
+    id: 'inner',
+    systemId: 'test:inner',
+    restart: 'permanent',
+    logic: supervisorMachine,
+    input: { name: 'inner', strategy: 'one_for_one', intensity, periodMs: 1000, backoff: { initialMs: 10, maxMs: 10 }, children },
+  };
+}
+
 function start(input: Partial<SupervisorInput> & { children: ChildSpec[] }) {
   const clock = new SimulatedClock();
   const errors: unknown[] = [];
@@ -174,13 +185,7 @@ describe('supervisor machine', () => {
 
   it('a nested supervisor that gives up is restarted by its parent', () => {
     const cleanups: string[] = [];
-    const inner: ChildSpec = {
-      id: 'inner',
-      systemId: 'test:inner',
-      restart: 'permanent',
-      logic: supervisorMachine,
-      input: { name: 'inner', strategy: 'one_for_one', intensity: 0, periodMs: 1000, backoff: { initialMs: 10, maxMs: 10 }, children: [spec('leaf', cleanups)] },
-    };
+    const inner = innerSupervisor(0, [spec('leaf', cleanups)]);
     const { clock, get, errors } = start({ children: [inner] });
     const leaf = get('leaf');
     leaf?.send({ type: 'crash' });
@@ -196,20 +201,7 @@ describe('supervisor machine', () => {
 describe('supervisor.stop', () => {
   it('stops children last-started first, nested supervisors recursively, and ends', () => {
     const cleanups: string[] = [];
-    const inner: ChildSpec = {
-      id: 'inner',
-      systemId: 'test:inner',
-      restart: 'permanent',
-      logic: supervisorMachine,
-      input: {
-        name: 'inner',
-        strategy: 'one_for_one',
-        intensity: 1,
-        periodMs: 1000,
-        backoff: { initialMs: 10, maxMs: 10 },
-        children: [spec('x', cleanups), spec('y', cleanups)],
-      },
-    };
+    const inner = innerSupervisor(1, [spec('x', cleanups), spec('y', cleanups)]);
     const { actor, errors } = start({ children: [spec('a', cleanups), inner, spec('b', cleanups)] });
     actor.send({ type: 'supervisor.stop' });
     expect(cleanups).toEqual(['b', 'y', 'x', 'a']);
