@@ -92,9 +92,4 @@ export class SessionLoad {
     }, IDLE_NOTICE_MS);
     agent.idleTimer.unref();
   }
-
-  /** Requests of `agentId` in flight. */
-  inFlight(agentId: string): number {
-    return this.#agents.get(agentId)?.inFlight ?? 0;
-  }
 }

@@ -3,14 +3,16 @@ import { toOptimizerError, type OptimizerError } from '../src/errors/registry.js
 import { planRoute, type RoutePlan, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
 
 /**
- * The router: turns a request's `model` (and hints) into the backend that will serve it.
- * Resolution is a message to this long-lived actor with a reply callback, answered
- * synchronously; the table is built once from config. Task-aware scoring, breaker state
- * and quota (later issues) plug in here.
+ * The router: owns the routing table (built once from config) that turns a request's
+ * `model` (and hints) into the backends that may serve it. The request path reads the
+ * table from this actor's snapshot (actors/router.ts: no message per request); a
+ * `router.resolve` message with a reply callback gives the same answer. Task-aware
+ * scoring (a later issue) plugs in here.
  */
 
 export interface RouterContext {
   table: RoutingTable;
+  /** Answers given through `router.resolve` messages (not the snapshot reads of the request path). */
   resolved: number;
   notFound: number;
 }
