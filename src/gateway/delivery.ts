@@ -134,6 +134,14 @@ export class Delivery {
     throw await this.#deadLetter(req, attempts, last);
   }
 
+  /**
+   * Keeps a request the shutdown cut before it reached any backend (it was waiting for a
+   * rate limit) and returns the caller's error naming the dead letter.
+   */
+  keepCut(req: GatewayRequest, why: string): Promise<OptimizerError> {
+    return this.#deadLetter(req, [], undefined, why);
+  }
+
   /** Candidates in order, those cooling down or nearly out of quota moved to the end (stably). */
   #order(candidates: readonly RouteTarget[]): RouteTarget[] {
     if (candidates.length < 2) return [...candidates];

@@ -199,7 +199,13 @@ export class Gateway {
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
-      await this.#admit(req, route.target.backendId, signal, promptTokens);
+      try {
+        await this.#admit(req, route.target.backendId, signal, promptTokens);
+      } catch (error) {
+        // Cut by the shutdown while it waited for a rate limit: kept for a replay, like a cut call.
+        if (this.#shuttingDown) throw await this.#delivery.keepCut(req, 'The optimizer shut down while the request waited for a rate limit');
+        throw error;
+      }
       await this.#delivery.deliver(req, route, meta, sink, signal, (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig));
       await settled;
     } catch (error) {

@@ -128,4 +128,44 @@ describe('the optimizer as a process', () => {
       await again.exited;
     }
   });
+  it('dead-letters a request still waiting for a rate limit when the shutdown grace runs out', async () => {
+    const dataDir = join(dir, 'data-queued');
+    const config = writeConfig('queued.json', {
+      server: { port: 0, shutdownGraceMs: 300 },
+      limits: { perAgent: { requestsPerMinute: 1 }, maxQueueWaitMs: 60_000 },
+      backends: [backend()],
+    });
+    const proc = runOptimizer(['--config', config, '--data-dir', dataDir]);
+    const base = `http://127.0.0.1:${await proc.listening}`;
+    const ask = (content: string) =>
+      fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-agent-id': 'eager' },
+        body: JSON.stringify({ model: 'up/test-model', messages: [{ role: 'user', content }] }),
+      });
+    expect((await ask('first, admitted')).status).toBe(200);
+    const queued = ask('second, queued').catch(() => undefined);
+    // Wait until the limiter holds it (the health report counts it in flight).
+    for (;;) {
+      const health = (await (await fetch(`${base}/health`)).json()) as { inFlight?: number };
+      if ((health.inFlight ?? 0) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).toEqual({ code: 0, signal: null });
+    await queued;
+
+    const again = runOptimizer(['--config', config, '--data-dir', dataDir]);
+    try {
+      const page = (await (await fetch(`http://127.0.0.1:${await again.listening}/admin/dlq`)).json()) as {
+        entries: { agentId: string; reason: string; attempts: unknown[]; body: { messages: { content: string }[] } }[];
+      };
+      expect(page.entries).toHaveLength(1);
+      expect(page.entries[0]).toMatchObject({ agentId: 'eager', reason: expect.stringContaining('rate limit'), attempts: [] });
+      expect(page.entries[0]!.body.messages[0]!.content).toBe('second, queued');
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  });
 });
