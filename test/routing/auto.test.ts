@@ -39,8 +39,10 @@ describe('task routing with the default task lists (the sample supervisor.config
     expect(plan(chat(REASONING))).toMatchObject({ target: { name: 'deepseek/deepseek-reasoner' }, reason: 'task:reasoning', task: 'reasoning' });
   });
 
-  it('code → Cerebras', () => {
-    expect(plan(chat(CODE))?.target.backendId).toBe('cerebras');
+  it('code → Cerebras: of its models strong at code, the cheapest', () => {
+    expect(plan(chat(CODE))).toMatchObject({ target: { name: 'cerebras/gpt-oss-120b' }, reason: 'task:code' });
+    // zai-glm-4.6 is as strong at code but dearer; llama-3.3-70b is listed (provider:cerebras) but not strong at code.
+    expect(plan(chat(CODE))?.candidates.slice(1, 3).map((t) => t.name)).toEqual(['cerebras/zai-glm-4.6', 'cerebras/llama-3.3-70b']);
   });
 
   it('general → the configured defaultModel first', () => {
