@@ -10,6 +10,8 @@ import type { Limiter } from '../src/limits/limiter.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import type { DeadLetters } from '../src/dlq/dead-letters.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
+import type { ModelCatalog } from '../src/providers/catalog.js';
+import type { AutoRouting } from '../src/routing/auto.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -23,6 +25,10 @@ export interface Runtime {
   env: NodeJS.ProcessEnv;
   directory: AgentDirectory;
   table: RoutingTable;
+  /** Context windows, prices and task strengths of the configured models (src/providers/catalog.ts). */
+  catalog: ModelCatalog;
+  /** Task routing of `model: "auto"`, precomputed from the config and the catalog. */
+  auto: AutoRouting;
   /** The one rate limiter of the process: every door and every restart of the front door share it. */
   limiter: Limiter;
   /** Per backend: what its rate-limit headers said (outlives restarts of the backend actor). */

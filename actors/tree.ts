@@ -5,7 +5,7 @@ import { supervisorMachine, type ChildSpec, type SupervisorEmitted, type Supervi
 import type { RootChildId, RootChildSpec } from '../src/config/types.js';
 import { backendSpec } from './backend.js';
 import { frontDoorActor } from './front-door.js';
-import { ROUTER_SYSTEM_ID } from './router.js';
+import { LiveHealth, ROUTER_SYSTEM_ID } from './router.js';
 import type { Runtime } from './runtime.js';
 import { SESSIONS_SYSTEM_ID } from './session.js';
 import { storeActor } from './store.js';
@@ -58,7 +58,10 @@ export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
           ),
         };
       case 'router':
-        return { logic: routerMachine, input: { table: runtime.table } };
+        return {
+          logic: routerMachine,
+          input: { table: runtime.table, auto: runtime.auto, health: new LiveHealth(() => runtime.root?.system, runtime.quotas) },
+        };
       case 'sessions':
         return { logic: supervisorMachine, input: nested(spec, 'sessions', []) };
       case 'frontDoor':

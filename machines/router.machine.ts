@@ -1,17 +1,25 @@
 import { assign, setup } from 'xstate';
 import { toOptimizerError, type OptimizerError } from '../src/errors/registry.js';
-import { planRoute, type RoutePlan, type RouteQuery, type RoutingTable } from '../src/routing/table.js';
+import { NO_HEALTH, routeRequest, type AutoRouting, type HealthReader } from '../src/routing/auto.js';
+import type { RoutePlan, RouteQuery, RoutingTable } from '../src/routing/table.js';
 
 /**
- * The router: owns the routing table (built once from config) that turns a request's
- * `model` (and hints) into the backends that may serve it. The request path reads the
- * table from this actor's snapshot (actors/router.ts: no message per request); a
- * `router.resolve` message with a reply callback gives the same answer. Task-aware
- * scoring (a later issue) plugs in here.
+ * The router: owns the routing table (built once from config) that turns a request's `model`
+ * (and hints) into the backends that may serve it, and the precomputed task routing of
+ * `model: "auto"` (src/routing/auto.ts), which ranks candidates by task fit, breaker state,
+ * quota, latency and cost. The live part (breakers, quota, latency) is read through `health`
+ * when a request is routed (actors/router.ts reads the backend actors' snapshots: O(candidates),
+ * no message), so the router never holds a stale copy. The request path reads this actor's
+ * snapshot (no message per request); a `router.resolve` message with a reply callback gives the
+ * same answer.
  */
 
 export interface RouterContext {
   table: RoutingTable;
+  /** Task routing of `auto`; undefined = `auto` takes the default route. */
+  auto: AutoRouting | undefined;
+  /** Live backend state (provided by actors/router.ts; nothing live in unit tests). */
+  health: HealthReader;
   /** Answers given through `router.resolve` messages (not the snapshot reads of the request path). */
   resolved: number;
   notFound: number;
@@ -19,6 +27,8 @@ export interface RouterContext {
 
 export interface RouterInput {
   table: RoutingTable;
+  auto?: AutoRouting | undefined;
+  health?: HealthReader | undefined;
 }
 
 export type RouterEvent =
@@ -36,7 +46,7 @@ export const routerMachine = setup({
       const { query, reply } = event as Extract<RouterEvent, { type: 'router.resolve' }>;
       let result: RoutePlan | OptimizerError;
       try {
-        result = planRoute(context.table, query);
+        result = routeRequest(context, query, context.health);
       } catch (error) {
         result = toOptimizerError(error);
       }
@@ -53,7 +63,7 @@ export const routerMachine = setup({
   },
 }).createMachine({
   id: 'router',
-  context: ({ input }) => ({ table: input.table, resolved: 0, notFound: 0 }),
+  context: ({ input }) => ({ table: input.table, auto: input.auto, health: input.health ?? NO_HEALTH, resolved: 0, notFound: 0 }),
   on: {
     'router.resolve': { actions: 'resolve' },
     'debug.crash': { actions: 'crash' },

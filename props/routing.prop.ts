@@ -17,7 +17,7 @@ const MODEL_IDS = ['m1', 'm2', 'meta-llama/llama-3.3-70b', 'a/m1', 'groq/m2', 'a
 
 interface Fleet {
   backends: BackendConfig[];
-  routing: RoutingConfig;
+  routing: Pick<RoutingConfig, 'aliases' | 'fallbacks' | 'defaultModel'>;
 }
 
 const fleet: fc.Arbitrary<Fleet> = fc

@@ -7,6 +7,8 @@ import type { HealthReport } from './health/report.js';
 import { AgentDirectory } from './identity/agents.js';
 import type { Logger } from './log/logger.js';
 import { buildRoutingTable } from './routing/table.js';
+import { buildAutoRouting } from './routing/auto.js';
+import { buildModelCatalog } from './providers/catalog.js';
 import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
 import { Limiter } from './limits/limiter.js';
@@ -64,13 +66,17 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
 
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
+  const table = buildRoutingTable(config);
+  const catalog = buildModelCatalog(config);
   const runtime: Runtime = {
     config,
     logger,
     bus,
     env,
     directory,
-    table: buildRoutingTable(config),
+    table,
+    catalog,
+    auto: buildAutoRouting(config, table, catalog),
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
     quotas: new Map(config.backends.map((b) => [b.id, new QuotaTracker()])),

@@ -33,7 +33,23 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
     maxQueueWaitMs: 30_000, // ms a request may queue for a limit before a 429
   },
   backends: [],
-  routing: { aliases: {}, fallbacks: {}, defaultModel: '' },
+  routing: {
+    aliases: {},
+    fallbacks: {},
+    defaultModel: '',
+    // docs/routing.md: entries are `backendId/model`, an alias, a bare model id, or `provider:<name>`;
+    // only what is configured counts. A file's list for a task replaces the default list for it.
+    tasks: {
+      reasoning: ['deepseek-reasoner', 'deepseek/deepseek-r1', 'deepseek-r1', 'kimi-k2-thinking', 'provider:deepseek'],
+      code: ['qwen-3-coder-480b', 'grok-code-fast-1', 'codestral-latest', 'provider:cerebras'],
+      general: ['provider:cerebras', 'provider:groq'],
+      long: ['provider:together', 'provider:xai'],
+      embeddings: ['nomic-embed-text'],
+    },
+    weights: { task: 4, quota: 1, latency: 1, cost: 1, halfOpenPenalty: 2 },
+    longPromptTokens: 0, // 0 = the smallest known context window among the configured chat models
+  },
+  catalog: {}, // over the built-in catalog (src/providers/catalog-data.ts)
   agents: [],
   sessions: {
     idleTimeoutMs: 300_000, // 5 min

@@ -65,6 +65,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const merged = applyDefaults(parsed);
   applyOverrides(merged, overrides, env, problems);
   checkSemantics(merged, problems);
+  checkTaskRoutes(parsed.routing, merged, problems);
 
   if (problems.length > 0) throw new ConfigError(shownFile, dedupe(problems));
   return deepFreeze(merged) as unknown as OptimizerConfig;
@@ -292,6 +293,39 @@ function checkRouting(routing: unknown, served: Map<string, Set<string>>, proble
   if (typeof defaultModel === 'string' && defaultModel !== '' && !Object.hasOwn(aliases, defaultModel)) {
     const reason = defaultModel.includes('/') ? modelRefProblem(defaultModel, served) : 'is neither an alias nor a `backendId/model`';
     if (reason !== undefined) problems.push({ path: '/routing/defaultModel', message: reason });
+  }
+}
+
+/**
+ * The file's own `routing.tasks` entries must name something configured (the defaults may name
+ * models this deployment lacks: those simply do not count). A `provider:` entry must name a provider.
+ */
+function checkTaskRoutes(fileRouting: unknown, config: JsonObject, problems: ConfigProblem[]): void {
+  if (!isRecord(fileRouting) || !isRecord(fileRouting.tasks)) return;
+  const routing = isRecord(config.routing) ? config.routing : {};
+  const aliases = isRecord(routing.aliases) ? routing.aliases : {};
+  const names = new Set<string>();
+  const models = new Set<string>();
+  for (const [, backend] of recordsOf(config.backends)) {
+    if (typeof backend.id !== 'string' || !Array.isArray(backend.models)) continue;
+    for (const model of backend.models.filter(isString)) {
+      names.add(`${backend.id}/${model}`);
+      models.add(model);
+    }
+  }
+  for (const [task, entries] of Object.entries(fileRouting.tasks)) {
+    if (!Array.isArray(entries)) continue;
+    entries.forEach((entry, i) => {
+      if (typeof entry !== 'string') return;
+      const path = `/routing/tasks/${escapePointer(task)}/${i}`;
+      if (entry.startsWith('provider:')) {
+        if (!Object.hasOwn(PROVIDER_PRESETS, entry.slice('provider:'.length))) {
+          problems.push({ path, message: `"${entry}" names no provider (known: ${Object.keys(PROVIDER_PRESETS).join(', ')})` });
+        }
+      } else if (!names.has(entry) && !models.has(entry) && !Object.hasOwn(aliases, entry)) {
+        problems.push({ path, message: `"${entry}" is no configured backendId/model, alias or model id` });
+      }
+    });
   }
 }
 

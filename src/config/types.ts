@@ -119,8 +119,46 @@ export interface RoutingConfig {
   aliases: Record<string, string>;
   /** `backendId/model` (or alias) → the `backendId/model`s to fail over to, in order. */
   fallbacks: Record<string, string[]>;
-  /** What `model: "auto"` (or an omitted model) resolves to: an alias or `backendId/model`. Empty = first backend's first model. */
+  /**
+   * An alias or `backendId/model`: with task-aware routing, the first choice for `general` requests
+   * of `model: "auto"`; also where `auto` goes when no configured model suits the request. Empty = none.
+   */
   defaultModel: string;
+  /** Task class → preferred models for `model: "auto"`, best first (docs/routing.md). */
+  tasks: Record<TaskClass, string[]>;
+  /** Weights of the candidate score (docs/routing.md). */
+  weights: RoutingWeights;
+  /** A prompt estimated above this many tokens is `long`; 0 = the smallest known context window of the configured chat models. */
+  longPromptTokens: number;
+}
+
+/** What a request asks of a model (src/routing/classify.ts). */
+export type TaskClass = 'reasoning' | 'code' | 'general' | 'long' | 'embeddings';
+
+/** How much each input counts in a candidate's score (src/routing/score.ts). */
+export interface RoutingWeights {
+  /** Fit with the request's task class (the `routing.tasks` list, then the catalog's task strengths). */
+  task: number;
+  /** Remaining quota as the backend's rate-limit headers report it. */
+  quota: number;
+  /** Latency (the backend's EWMA). */
+  latency: number;
+  /** Price per token (the catalog). */
+  cost: number;
+  /** Subtracted while the backend's circuit breaker is half-open. */
+  halfOpenPenalty: number;
+}
+
+/** One `catalog` entry: what is known about a model; every field overrides the built-in default. */
+export interface CatalogEntry {
+  /** Context window, in tokens (prompt + answer). */
+  contextWindow?: number;
+  /** USD per million input (prompt) tokens. */
+  inputPerMTok?: number;
+  /** USD per million output (completion) tokens. */
+  outputPerMTok?: number;
+  /** What the model is strong at. */
+  tasks?: TaskClass[];
 }
 
 export interface OptimizerConfig {
@@ -154,6 +192,8 @@ export interface OptimizerConfig {
   };
   backends: BackendConfig[];
   routing: RoutingConfig;
+  /** `model id` or `backendId/model` → context window, prices and task strengths, over the built-in catalog. */
+  catalog: Record<string, CatalogEntry>;
   agents: AgentConfig[];
   sessions: {
     /** An HTTP-only agent's session actor stops after this long without requests. */

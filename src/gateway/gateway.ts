@@ -22,7 +22,7 @@ import type { DeadLetters } from '../dlq/dead-letters.js';
 import type { QuotaTracker } from '../resilience/quota.js';
 import { randomSource } from '../resilience/random.js';
 import { Delivery } from './delivery.js';
-import type { RouteTarget } from '../routing/table.js';
+import { isAutoModel, type RouteTarget } from '../routing/table.js';
 import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
@@ -125,7 +125,14 @@ export class Gateway {
       counted = true;
       bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
-      const route = resolveVia(system, { model: req.body.model as string | undefined, pinnedBackend: req.hints.backend });
+      const model = req.body.model as string | undefined;
+      // Only `auto` reads the request (task routing): other models route on the name alone.
+      const route = resolveVia(
+        system,
+        isAutoModel(model)
+          ? { model, pinnedBackend: req.hints.backend, request: { endpoint: req.endpoint, body: req.body, taskHint: req.hints.taskType, agentType: req.agentType } }
+          : { model, pinnedBackend: req.hints.backend },
+      );
       const meta: ResponseMeta = {
         requestId: req.requestId,
         backend: route.target.backendId,
@@ -137,7 +144,7 @@ export class Gateway {
       const includeUsage = req.stream && (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
       let flight: Flight | undefined;
-      let promptTokens: number | undefined;
+      let promptTokens = route.promptTokens; // counted already when `auto` was classified
       if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
         const keyInput = { endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant };
         // Large bodies are keyed in the worker pool (the main thread serves others meanwhile).

@@ -1,5 +1,6 @@
-import type { OptimizerConfig } from '../config/types.js';
+import type { BackendConfig, RoutingConfig, TaskClass } from '../config/types.js';
 import { OptimizerError } from '../errors/registry.js';
+import type { ClassifyInput } from './classify.js';
 
 /** Where a request goes: a backend and the model name as that backend knows it. */
 export interface RouteTarget {
@@ -10,8 +11,12 @@ export interface RouteTarget {
   name: string;
 }
 
-/** Why the router chose a target (sent back as `x-route-reason`). */
-export type RouteReason = 'explicit' | 'alias' | 'model' | 'default' | 'pinned';
+/**
+ * Why the router chose a target (sent back as `x-route-reason`): the static reasons, `task:<class>`
+ * for `model: "auto"` routed by task (src/routing/auto.ts), and `failover` once delivery moved on
+ * from the first candidate.
+ */
+export type RouteReason = 'explicit' | 'alias' | 'model' | 'default' | 'pinned' | 'failover' | `task:${TaskClass}`;
 
 export interface Route {
   target: RouteTarget;
@@ -21,6 +26,10 @@ export interface Route {
 /** A route and every backend that may answer it, in the order to try them. */
 export interface RoutePlan extends Route {
   candidates: RouteTarget[];
+  /** The request's task class, when `auto` was routed by task. */
+  task?: TaskClass;
+  /** The prompt's estimated tokens, when classifying counted them. */
+  promptTokens?: number;
 }
 
 export interface RouteQuery {
@@ -28,6 +37,13 @@ export interface RouteQuery {
   model: string | undefined;
   /** The `x-backend` header: use this backend. */
   pinnedBackend: string | undefined;
+  /** The request, for task-aware routing of `auto` (without it, `auto` takes the default route). */
+  request?: ClassifyInput;
+}
+
+/** Whether a request's `model` leaves the choice to the router (`auto`, empty or missing). */
+export function isAutoModel(model: string | undefined): model is undefined | '' | 'auto' {
+  return model === undefined || model === '' || model === 'auto';
 }
 
 /** Everything the router needs to resolve a model name, precomputed from config. */
@@ -45,7 +61,10 @@ export interface RoutingTable {
   fallbacks: ReadonlyMap<string, readonly RouteTarget[]>;
 }
 
-export function buildRoutingTable(config: Pick<OptimizerConfig, 'backends' | 'routing'>): RoutingTable {
+export function buildRoutingTable(config: {
+  backends: readonly Pick<BackendConfig, 'id' | 'models'>[];
+  routing: Pick<RoutingConfig, 'aliases' | 'fallbacks' | 'defaultModel'>;
+}): RoutingTable {
   const byName = new Map<string, RouteTarget>();
   const byModel = new Map<string, RouteTarget[]>();
   const backends = new Map<string, RouteTarget[]>();
@@ -98,7 +117,7 @@ export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
   }
 
   let route: Route | undefined;
-  if (model === undefined || model === '' || model === 'auto') {
+  if (isAutoModel(model)) {
     if (pinnedBackend !== undefined) {
       const first = table.backends.get(pinnedBackend)?.[0];
       if (first) return { target: first, reason: 'pinned' };

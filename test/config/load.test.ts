@@ -364,3 +364,59 @@ describe('loadConfig: resilience', () => {
     );
   });
 });
+
+describe('loadConfig: task routing and the model catalog', () => {
+  it('merges routing.tasks per task over the defaults and keeps the default weights', () => {
+    const file = fixture({ backends: [groq], routing: { tasks: { code: ['groq/openai/gpt-oss-120b'] }, weights: { cost: 3 } } });
+    const config = loadConfig({ configPath: file }, {});
+    expect(config.routing.tasks.code).toEqual(['groq/openai/gpt-oss-120b']);
+    expect(config.routing.tasks.reasoning).toEqual(DEFAULTS.routing.tasks.reasoning);
+    expect(config.routing.weights).toEqual({ ...DEFAULTS.routing.weights, cost: 3 });
+    expect(config.routing.longPromptTokens).toBe(0);
+  });
+
+  it('accepts catalog entries by model id and by backend/model', () => {
+    const catalog = {
+      'llama-3.3-70b-versatile': { contextWindow: 131072, inputPerMTok: 0.59, outputPerMTok: 0.79, tasks: ['general', 'long'] },
+      'groq/openai/gpt-oss-120b': { inputPerMTok: 0.15 },
+    };
+    expect(loadConfig({ configPath: fixture({ backends: [groq], catalog }) }, {}).catalog).toEqual(catalog);
+    expect(loadConfig({ configPath: fixture({}) }, {}).catalog).toEqual({});
+  });
+
+  it('accepts a task entry that is a backend/model, an alias, a bare model id or a known provider', () => {
+    const file = fixture({
+      backends: [groq],
+      routing: { aliases: { fast: 'groq/llama-3.3-70b-versatile' }, tasks: { general: ['fast', 'openai/gpt-oss-120b', 'groq/llama-3.3-70b-versatile', 'provider:xai'] } },
+    });
+    expect(loadConfig({ configPath: file }, {}).routing.tasks.general).toHaveLength(4);
+  });
+
+  it('rejects bad task lists, weights and catalog entries, naming each', () => {
+    const file = fixture({
+      backends: [groq],
+      routing: {
+        tasks: { code: ['groq/nope', 'provider:nonesuch', ''], poetry: [] },
+        weights: { task: -1, speed: 2 },
+        longPromptTokens: 1.5,
+      },
+      catalog: { 'gpt-x': { contextWindow: 0, inputPerMTok: -1, tasks: ['chat'] }, '': {}, 'gpt-y': { price: 1 } },
+    });
+    const paths = configError(() => loadConfig({ configPath: file }, {})).problems.map((p) => p.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        '/routing/tasks/code/0',
+        '/routing/tasks/code/1',
+        '/routing/tasks/code/2',
+        '/routing/tasks/poetry',
+        '/routing/weights/task',
+        '/routing/weights/speed',
+        '/routing/longPromptTokens',
+        '/catalog/gpt-x/contextWindow',
+        '/catalog/gpt-x/inputPerMTok',
+        '/catalog/gpt-x/tasks/0',
+        '/catalog/gpt-y/price',
+      ]),
+    );
+  });
+});
