@@ -3,6 +3,7 @@ import type { OptimizerError } from '../errors/registry.js';
 import { upstreamHttpError } from '../upstream/http-error.js';
 import type { AdapterRequest, AnswerContext, Json, PreparedCall, ProviderAdapter, StreamTranslator } from './adapter.js';
 import { capabilityUnsupported } from './capability.js';
+import { wantsUsage } from './json.js';
 import { OpenAIStreamTranslator } from './openai-stream.js';
 import { applyRequestQuirks, fixAnswer, fixChunk, fixesAnswers, needsRequestQuirks, PROVIDER_QUIRKS, type ProviderQuirks } from './quirks.js';
 
@@ -57,6 +58,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   stream(context: AnswerContext): StreamTranslator {
-    return new OpenAIStreamTranslator(context.backendId, this.#fixes ? this.#fixChunk : undefined);
+    const usageFallback = this.quirks.groqUsage === true && wantsUsage(context.request.body);
+    return new OpenAIStreamTranslator(context.backendId, this.#fixes ? this.#fixChunk : undefined, usageFallback);
   }
 }

@@ -34,7 +34,10 @@ export interface ProviderQuirks {
   readonly toolCallIds?: 'alnum9';
   /** The answer names the reasoning `reasoning` (Groq, OpenRouter, Ollama, vLLM): renamed `reasoning_content`. */
   readonly reasoningField?: 'reasoning';
-  /** Groq puts a stream's usage in `x_groq.usage`: copied to `usage`. */
+  /**
+   * Groq puts a stream's usage in its final chunk's `x_groq.usage`: when the client asked for
+   * `include_usage` and no usage chunk came, one is made from it before `[DONE]`.
+   */
   readonly groqUsage?: boolean;
 }
 
@@ -222,10 +225,6 @@ export function fixChunk(chunk: Json, q: ProviderQuirks): boolean {
   let changed = false;
   if (q.reasoningField && Array.isArray(chunk.choices)) {
     for (const choice of chunk.choices) if (isObject(choice) && isObject(choice.delta) && renameReasoning(choice.delta)) changed = true;
-  }
-  if (q.groqUsage && isObject(chunk.x_groq) && isObject(chunk.x_groq.usage) && (chunk.usage === undefined || chunk.usage === null)) {
-    chunk.usage = chunk.x_groq.usage;
-    changed = true;
   }
   return changed;
 }
