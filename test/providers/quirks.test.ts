@@ -59,7 +59,7 @@ describe('provider quirks on the way out', () => {
   });
 
   it('Mistral: rewrites tool-call ids to [a-zA-Z0-9]{9}, the same in the assistant call and the tool message, stably', () => {
-    const body = {
+    const body: Json = {
       messages: [
         user,
         { role: 'assistant', content: null, tool_calls: [{ id: 'call_abc_123', type: 'function', function: { name: 'f', arguments: '{}' } }, { id: 'Abc123xyz', type: 'function', function: { name: 'g', arguments: '{}' } }] },
@@ -74,7 +74,7 @@ describe('provider quirks on the way out', () => {
     expect(out.messages[1].tool_calls[1].id).toBe('Abc123xyz'); // already valid: kept
     expect(out.messages[3].tool_call_id).toBe('Abc123xyz');
     expect(sent('mistral', body).messages[1].tool_calls[0].id).toBe(id); // same conversation, same id
-    expect(body.messages[1]!.tool_calls![0]!.id).toBe('call_abc_123'); // the client's body is untouched
+    expect(body.messages[1].tool_calls[0].id).toBe('call_abc_123'); // the client's body is untouched
   });
 
   it('toolCallIdMap never maps two ids to one', () => {

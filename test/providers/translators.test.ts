@@ -177,7 +177,7 @@ describe('Gemini translation', () => {
     ['RECITATION', 'content_filter'],
     ['OTHER', 'stop'],
   ])('maps finishReason %s to %s', (reason, expected) => {
-    const out = geminiCompletion({ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: reason }] }, 'g', 0);
+    const out = geminiCompletion({ candidates: [{ content: { parts: [{ text: 'x' }] }, finishReason: reason }] }, 'g', 0) as Json;
     expect(out.choices[0].finish_reason).toBe(expected);
   });
 
@@ -190,7 +190,7 @@ describe('Gemini translation', () => {
       },
       'g',
       0,
-    );
+    ) as Json;
     expect(out.choices[0]).toEqual({
       index: 0,
       message: { role: 'assistant', content: null, reasoning_content: 'hm', tool_calls: [{ id: 'call_r1_0', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] },
@@ -201,7 +201,7 @@ describe('Gemini translation', () => {
   });
 
   it('a blocked prompt (no candidates) is a content_filter answer', () => {
-    expect(geminiCompletion({ promptFeedback: { blockReason: 'SAFETY' } }, 'g', 0).choices[0]).toMatchObject({ finish_reason: 'content_filter' });
+    expect((geminiCompletion({ promptFeedback: { blockReason: 'SAFETY' } }, 'g', 0) as Json).choices[0]).toMatchObject({ finish_reason: 'content_filter' });
   });
 
   it('streams: no [DONE]; complete when a finishReason was seen, cut otherwise; an error array fails the stream', () => {
@@ -235,7 +235,7 @@ describe('Gemini translation', () => {
     expect(geminiEmbeddingCall({ input: ['a', 'b'] }, 'models/e').body).toEqual({ requests: [{ model: 'models/e', content: { parts: [{ text: 'a' }] } }, { model: 'models/e', content: { parts: [{ text: 'b' }] } }] });
     const floats = openAIEmbeddings({ embeddings: [{ values: [0.5, 1] }] }, {}, 'e', 'b');
     expect(floats.data).toEqual([{ object: 'embedding', index: 0, embedding: [0.5, 1] }]);
-    const base64 = openAIEmbeddings({ embedding: { values: [0.5] } }, { encoding_format: 'base64' }, 'e', 'b');
+    const base64 = openAIEmbeddings({ embedding: { values: [0.5] } }, { encoding_format: 'base64' }, 'e', 'b') as Json;
     expect(Buffer.from(base64.data[0].embedding, 'base64').readFloatLE(0)).toBe(0.5);
   });
 });
@@ -273,7 +273,7 @@ describe('Ollama native translation', () => {
       'llama3.2',
       0,
       'id1',
-    );
+    ) as Json;
     expect(out.choices[0].message).toEqual({ role: 'assistant', content: null, reasoning_content: 't', tool_calls: [{ id: 'call_id1_0', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] });
     expect(out.choices[0].finish_reason).toBe('tool_calls');
     expect(out.usage).toEqual({ prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 });
