@@ -6,7 +6,7 @@ import { Secret } from '../src/config/secret.js';
 import { readSecret } from '../src/config/secrets.js';
 import type { BackendConfig } from '../src/config/types.js';
 import { OptimizerError } from '../src/errors/registry.js';
-import { PROVIDER_PRESETS } from '../src/providers/presets.js';
+import { keyRequired } from '../src/providers/presets.js';
 import type { BackendInput, UpstreamCall, UpstreamResponse } from '../src/upstream/types.js';
 import { backendTransport } from './backend-transport.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
@@ -29,7 +29,7 @@ export interface BackendShared {
 export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv, shared: BackendShared = {}): BackendInput {
   const key = readSecret(backend.apiKeyEnv, env);
   const input: BackendInput = { backend, apiKey: key === undefined ? undefined : new Secret(key), ...shared };
-  if (backend.apiKeyEnv !== undefined && key === undefined && PROVIDER_PRESETS[backend.provider].auth === 'bearer') {
+  if (backend.apiKeyEnv !== undefined && key === undefined && keyRequired(backend.provider)) {
     input.disabledReason = `set the env var ${backend.apiKeyEnv} to its API key`;
   }
   return input;

@@ -24,7 +24,11 @@ export type ProviderName =
   | 'vllm'
   | 'ollama'
   | 'lmstudio'
-  | 'openai-compatible';
+  | 'openai-compatible'
+  // Native (non-OpenAI) wire formats, translated by src/providers/<name>/.
+  | 'anthropic'
+  | 'gemini'
+  | 'ollama-native';
 
 export interface SupervisorFlags {
   strategy: SupervisorStrategy;

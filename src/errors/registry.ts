@@ -144,6 +144,12 @@ export const ERRORS = {
     description: 'The dead-letter queue could not store or read entries (the store is down or restarting).',
   },
   NO_BACKENDS: { status: 503, type: 'api_error', description: 'No backend is configured or reachable.' },
+  CAPABILITY_UNSUPPORTED: {
+    status: 400,
+    type: 'invalid_request_error',
+    description:
+      'No candidate backend can do what the request needs (e.g. embeddings on Anthropic, `n` > 1 on Groq); the message names the capability. Each backend that lacks it is skipped before any upstream call.',
+  },
 
   // ── the optimizer itself ───────────────────────────────────────────────────
   SHUTTING_DOWN: { status: 503, type: 'server_error', description: 'The optimizer is draining for shutdown.' },

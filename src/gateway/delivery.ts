@@ -17,6 +17,9 @@ import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 /** One call to one backend; resolves with the in-stream failure when a started stream broke. */
 export type CallOnce = (target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal) => Promise<OptimizerError | undefined>;
 
+/** Why a candidate cannot serve the request at all (CAPABILITY_UNSUPPORTED), or undefined; asked before its breaker. */
+export type Unsupported = (target: RouteTarget) => OptimizerError | undefined;
+
 export interface DeliveryDeps {
   system: OptimizerSystem;
   config: OptimizerConfig;
@@ -45,11 +48,11 @@ const NO_BREAKER: BreakerTicket = Object.freeze({ probe: undefined });
 export class Delivery {
   constructor(private readonly deps: DeliveryDeps) {}
 
-  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce): Promise<void> {
+  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce, unsupported?: Unsupported): Promise<void> {
     const deadline = this.deps.now() + this.deps.config.resilience.requestTimeoutMs;
     const bounded = new DeadlineSignal(signal, this.deps.config.resilience.requestTimeoutMs);
     try {
-      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call);
+      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call, unsupported);
     } finally {
       bounded.dispose();
     }
@@ -64,6 +67,7 @@ export class Delivery {
     callSignal: AbortSignal,
     deadline: number,
     call: CallOnce,
+    unsupported: Unsupported | undefined,
   ): Promise<void> {
     const { config, bus, now } = this.deps;
     const settings = config.resilience.retry;
@@ -75,6 +79,18 @@ export class Delivery {
 
     while (index < candidates.length) {
       const target = candidates[index]!;
+      // A backend that cannot do this at all is skipped before its breaker and any upstream call;
+      // it spends no attempt.
+      const missing = unsupported?.(target);
+      if (missing) {
+        attempts.push(attempt(target, now(), missing));
+        last ??= missing;
+        if (index + 1 < candidates.length) {
+          bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
+        }
+        index++;
+        continue;
+      }
       const breaker = breakerOf(this.deps.system, target.backendId);
       const ticket = breaker ? breakerAdmits(breaker) : NO_BREAKER;
       if (!ticket) {
@@ -131,6 +147,8 @@ export class Delivery {
     // Only disabled backends (a key not set): a configuration problem, answered as such — there is
     // nothing to keep for a replay until the operator sets the key.
     if (last?.code === 'BACKEND_DISABLED' && attempts.every((a) => a.code === 'BACKEND_DISABLED')) throw last;
+    // No candidate can do it at all: the caller's request, not a failure worth keeping for a replay.
+    if (attempts.length > 0 && attempts.every((a) => a.code === 'CAPABILITY_UNSUPPORTED')) throw noCandidateCan(attempts, last);
     throw await this.#deadLetter(req, attempts, last);
   }
 
@@ -196,6 +214,17 @@ export class Delivery {
       });
     }
   }
+}
+
+/** The answer when every candidate lacked a capability: the capability named, every backend listed. */
+function noCandidateCan(attempts: DeadLetterAttempt[], first: OptimizerError | undefined): OptimizerError {
+  if (attempts.length === 1 && first) return first;
+  const capability = typeof first?.details?.capability === 'string' ? first.details.capability : 'what the request needs';
+  const backends = attempts.map((a) => a.backend).join(', ');
+  return new OptimizerError('CAPABILITY_UNSUPPORTED', `No candidate backend supports ${capability} (tried ${backends}).`, {
+    ...(first?.param === undefined ? {} : { param: first.param }),
+    details: { capability, backends: attempts.map((a) => a.backend) },
+  });
 }
 
 function attempt(target: RouteTarget, at: number, error: OptimizerError): DeadLetterAttempt {

@@ -6,7 +6,8 @@ import type { OptimizerConfig } from '../config/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../telemetry/event-bus.js';
-import { upstreamHttpError } from '../upstream/http-error.js';
+import type { AdapterRequest, ProviderAdapter } from '../providers/adapter.js';
+import { adapterFor, adaptersFor } from '../providers/adapters.js';
 import { readText, relayJson, relayStream } from './relay.js';
 import type { RootDatabase } from 'lmdb';
 import type { CompletedAnswer } from '../cache/answer.js';
@@ -30,7 +31,6 @@ import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 /** Largest error body read from a backend (the rest is dropped). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
-const UPSTREAM_PATH = { 'chat.completions': '/chat/completions', embeddings: '/embeddings' } as const;
 
 export interface GatewayDeps {
   system: OptimizerSystem;
@@ -64,11 +64,16 @@ export class Gateway {
   readonly #dedupe: DedupeRegistry;
   readonly #load = new SessionLoad();
   readonly #delivery: Delivery;
+  /** Each backend's provider adapter (built once; src/providers/adapters.ts). */
+  readonly #adapters: Map<string, ProviderAdapter>;
+  readonly #now: () => number;
   /** Token estimates are only worth computing when some tokens-per-minute limit is configured. */
   readonly #countTokens: boolean;
 
   constructor(private readonly deps: GatewayDeps) {
     const now = deps.now ?? Date.now;
+    this.#now = now;
+    this.#adapters = adaptersFor(deps.config.backends);
     this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
     this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
     this.#delivery = new Delivery({
@@ -213,7 +218,15 @@ export class Gateway {
         if (this.#shuttingDown) throw await this.#delivery.keepCut(req, 'The optimizer shut down while the request waited for a rate limit');
         throw error;
       }
-      await this.#delivery.deliver(req, route, meta, sink, signal, (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig));
+      await this.#delivery.deliver(
+        req,
+        route,
+        meta,
+        sink,
+        signal,
+        (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig),
+        (target) => this.#adapter(target.backendId).unsupported({ endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream }, target.backendId),
+      );
       await settled;
     } catch (error) {
       const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
@@ -264,20 +277,33 @@ export class Gateway {
    * broke after it started (already reported to the client in-stream).
    */
   async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<OptimizerError | undefined> {
-    const upstream = await callBackend(this.deps.system, target.backendId, {
-      method: 'POST',
-      path: UPSTREAM_PATH[req.endpoint],
-      body: JSON.stringify({ ...req.body, model: target.model }),
-      signal,
-      stream: req.stream,
-    });
+    const adapter = this.#adapter(target.backendId);
+    const request: AdapterRequest = { endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream };
+    const call = adapter.prepare(request);
+    const upstream = await callBackend(this.deps.system, target.backendId, { method: call.method, path: call.path, body: call.body, signal, stream: req.stream });
     if (upstream.status >= 400) {
       const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
-      throw upstreamHttpError(upstream.status, upstream.headers, text, upstream.backendId);
+      throw adapter.error(upstream.status, upstream.headers, text, upstream.backendId);
     }
-    if (req.stream) return relayStream(upstream, sink, meta, signal);
-    await relayJson(upstream, sink, meta);
+    if (!adapter.translates) {
+      // The OpenAI-compatible pass-through: the upstream's bytes as they came.
+      if (req.stream) return relayStream(upstream, sink, meta, signal);
+      await relayJson(upstream, sink, meta);
+      return undefined;
+    }
+    const context = { request, backendId: target.backendId, now: this.#now() };
+    if (req.stream) return relayStream(upstream, sink, meta, signal, adapter.stream(context), adapter.framing);
+    await relayJson(upstream, sink, meta, (value) => adapter.answer(value, context));
     return undefined;
   }
-}
 
+  /** The backend's adapter (a backend unknown to the config, e.g. in tests, speaks OpenAI). */
+  #adapter(backendId: string): ProviderAdapter {
+    let adapter = this.#adapters.get(backendId);
+    if (adapter === undefined) {
+      adapter = adapterFor('openai-compatible');
+      this.#adapters.set(backendId, adapter);
+    }
+    return adapter;
+  }
+}

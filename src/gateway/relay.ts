@@ -1,13 +1,16 @@
 import type { Readable } from 'node:stream';
-import { OptimizerError } from '../errors/registry.js';
-import { createSseParser, isDoneSentinel } from '../providers/sse.js';
+import { OptimizerError, toOptimizerError } from '../errors/registry.js';
+import type { StreamFraming, StreamTranslator } from '../providers/adapter.js';
+import { createNdjsonParser } from '../providers/ndjson.js';
+import { OpenAIStreamTranslator } from '../providers/openai-stream.js';
+import { createSseParser, type SseEvent } from '../providers/sse.js';
 import { upstreamFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 import type { Responder, ResponseMeta } from './types.js';
 
 /**
- * Relaying a backend's answer to a Responder: a complete JSON body as it came, or an
- * SSE stream event by event. Both reject with an OptimizerError for what fails before
+ * Relaying a backend's answer to a Responder: a complete JSON body as it came (or as its
+ * adapter translated it), or a stream event by event. Both reject with an OptimizerError for what fails before
  * the client has seen anything (so the caller may still retry or fail over).
  */
 
@@ -22,15 +25,20 @@ export async function readText(body: Readable, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads a complete JSON answer and passes it on as it came. */
-export async function relayJson(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta): Promise<void> {
+/**
+ * Reads a complete JSON answer and passes it on as it came, or, when `translate` is given and
+ * returns an object, as that object (a native provider's answer in OpenAI's format, or a quirk's
+ * fix). Leading whitespace (DeepSeek's keep-alive blank lines before the JSON) is dropped.
+ */
+export async function relayJson(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta, translate?: (value: unknown) => unknown): Promise<void> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
   } catch (error) {
     throw upstreamFailure(error, upstream.backendId);
   }
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  if (body.length > 0 && isJsonWhitespace(body[0]!)) body = body.subarray(leadingWhitespace(body));
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -39,18 +47,50 @@ export async function relayJson(upstream: UpstreamResponse, res: Responder, meta
       details: { backend: upstream.backendId },
     });
   }
+  if (translate !== undefined) {
+    const translated = translate(value);
+    if (translated !== undefined) {
+      res.json(upstream.status, Buffer.from(JSON.stringify(translated)), translated, meta);
+      return;
+    }
+  }
   res.json(upstream.status, body, value, meta);
 }
 
+function isJsonWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+function leadingWhitespace(body: Buffer): number {
+  let i = 0;
+  while (i < body.length && isJsonWhitespace(body[i]!)) i++;
+  return i;
+}
+
+/** What a stream's framing looks like on the wire. */
+const FRAMING_TYPES: Record<StreamFraming, readonly string[]> = {
+  sse: ['text/event-stream'],
+  // Ollama sends application/x-ndjson; some proxies relabel it application/json.
+  ndjson: ['ndjson', 'application/json'],
+};
+
 /**
- * Relays an SSE stream event by event as it arrives. The client's stream starts only
- * with the first real chunk, so a backend that fails before it can still be answered
- * with a plain error (and, later, failed over). After it, a failure is sent as an
- * explicit in-stream error, never as a clean end.
+ * Relays a stream event by event as it arrives, through `translator` (the OpenAI-compatible
+ * pass-through by default, or a native provider's translation into `chat.completion.chunk`s).
+ * The client's stream starts only with the first real chunk, so a backend that fails before it
+ * can still be answered with a plain error (and, later, failed over). After it, a failure is
+ * sent as an explicit in-stream error, never as a clean end.
  */
-export function relayStream(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta, signal: AbortSignal): Promise<OptimizerError | undefined> {
+export function relayStream(
+  upstream: UpstreamResponse,
+  res: Responder,
+  meta: ResponseMeta,
+  signal: AbortSignal,
+  translator: StreamTranslator = new OpenAIStreamTranslator(upstream.backendId),
+  framing: StreamFraming = 'sse',
+): Promise<OptimizerError | undefined> {
   const contentType = String(upstream.headers['content-type'] ?? '');
-  if (!contentType.includes('text/event-stream')) {
+  if (!FRAMING_TYPES[framing].some((type) => contentType.includes(type))) {
     upstream.body.resume();
     return Promise.reject(
       new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${upstream.backendId} answered a streaming request with ${contentType || 'no content type'}.`, {
@@ -61,8 +101,7 @@ export function relayStream(upstream: UpstreamResponse, res: Responder, meta: Re
   return new Promise<OptimizerError | undefined>((resolve, reject) => {
     const body = upstream.body;
     let started = false;
-    let finished = false; // [DONE] seen, or the stream was failed
-    let sawFinishReason = false;
+    let finished = false; // complete, or the stream was failed
 
     const fail = (error: OptimizerError) => {
       if (finished) return;
@@ -70,8 +109,13 @@ export function relayStream(upstream: UpstreamResponse, res: Responder, meta: Re
       body.destroy();
       if (!started) reject(error);
       else {
-        if (!res.closed) res.error(error);
-        resolve(error);
+        // Once the client has chunks, any failure is the stream's (never a retryable-looking 429).
+        const inStream =
+          error.code === 'UPSTREAM_STREAM_ERROR' || error.code === 'UPSTREAM_BAD_RESPONSE'
+            ? error
+            : new OptimizerError('UPSTREAM_STREAM_ERROR', error.message, { details: { backend: upstream.backendId, cause: error.code } });
+        if (!res.closed) res.error(inStream);
+        resolve(inStream);
       }
     };
     const start = () => {
@@ -79,46 +123,45 @@ export function relayStream(upstream: UpstreamResponse, res: Responder, meta: Re
       started = true;
       res.streamStart(meta);
     };
-
-    const parser = createSseParser((event) => {
-      if (finished) return;
-      if (isDoneSentinel(event.data)) {
-        start();
-        finished = true;
-        res.streamEnd();
-        resolve(undefined);
-        return;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(event.data);
-      } catch {
-        fail(new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${upstream.backendId} sent a stream event that is not JSON.`, { details: { backend: upstream.backendId } }));
-        return;
-      }
-      const chunk = value as { error?: { message?: unknown }; choices?: { finish_reason?: unknown }[] };
-      if (chunk.error !== undefined) {
-        const message = typeof chunk.error?.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
-        fail(new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} failed mid-stream: ${message}`, { details: { backend: upstream.backendId } }));
-        return;
-      }
-      if (chunk.choices?.[0]?.finish_reason) sawFinishReason = true;
+    const complete = () => {
       start();
-      if (!res.streamChunk(event.data, value)) {
+      finished = true;
+      res.streamEnd();
+      resolve(undefined);
+    };
+    const emit = (data: string, value: unknown) => {
+      start();
+      if (!res.streamChunk(data, value)) {
         body.pause();
         void res.waitDrain().then(() => body.resume());
       }
-    });
+    };
+    const onFrame = (event: SseEvent) => {
+      if (finished) return;
+      let done: boolean;
+      try {
+        done = translator.frame(event, emit);
+      } catch (error) {
+        fail(toOptimizerError(error));
+        return;
+      }
+      if (done && !finished) complete();
+    };
 
+    const parser = framing === 'sse' ? createSseParser(onFrame) : createNdjsonParser((line) => onFrame({ event: undefined, data: line }));
     body.on('data', (chunk: Buffer) => parser.push(chunk));
     body.on('end', () => {
       parser.end();
       if (finished) return;
-      if (sawFinishReason) {
-        // Some OpenAI-compatible servers omit [DONE] after the final chunk: a clean end.
-        finished = true;
-        res.streamEnd();
-        resolve(undefined);
+      let clean: boolean;
+      try {
+        clean = translator.end(emit);
+      } catch (error) {
+        fail(toOptimizerError(error));
+        return;
+      }
+      if (clean) {
+        complete();
         return;
       }
       fail(new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} ended the stream before it was complete.`, { details: { backend: upstream.backendId } }));

@@ -14,6 +14,7 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { flavourReasoningField, flavourRejection, flavourToolCallId, type Flavour } from './openai-flavours.js';
 
 // ── public types ─────────────────────────────────────────────────────────────────────────────────
 
@@ -99,6 +100,11 @@ export interface UpstreamOptions {
   models?: string[];
   /** When set, requests must carry `Authorization: Bearer <apiKey>` or get a 401. */
   apiKey?: string;
+  /**
+   * Behave like one provider (openai-flavours.ts): reject the fields it rejects with its own error
+   * shape, answer with its reasoning field and tool-call ids. Default: plain OpenAI.
+   */
+  flavour?: Flavour;
   /** Record every request in `requests`. Default true; turn it off for benchmarks. */
   record?: boolean;
   /** Embedding length when the request gives no `dimensions`. Default 8. */
@@ -380,6 +386,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
   const chunkCount = options.chunks ?? 4;
   const models = options.models ?? ['test-model'];
   const record = options.record ?? true;
+  const flavour = options.flavour;
   const defaultDimensions = options.embeddingDimensions ?? 8;
   const configuredDefault = options.defaultBehaviour ?? OK;
   checkNonNegativeInteger(port, 'options.port');
@@ -628,15 +635,23 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       });
       return;
     }
+    if (flavour !== undefined) {
+      const rejection = flavourRejection(flavour, body);
+      if (rejection) {
+        sendError(res, rejection.status, rejection.body);
+        return;
+      }
+    }
     const model = typeof body.model === 'string' ? body.model : defaultModel;
     const text = lastUserText(messages);
+    const reasoningField = flavourReasoningField(flavour);
     const id = 'chatcmpl-loopback' + (++sequence).toString(36);
     const created = Math.floor(Date.now() / 1000);
     let toolCall: ToolCall | undefined;
     if (Array.isArray(body.tools) && body.tools.length > 0 && text.includes('call_tool')) {
       const name = pickTool(body.tools, body.tool_choice);
       if (name !== undefined) {
-        toolCall = { id: 'call_loopback' + sequence.toString(36), name, arguments: JSON.stringify({ input: text }) };
+        toolCall = { id: flavourToolCallId(flavour, sequence) ?? 'call_loopback' + sequence.toString(36), name, arguments: JSON.stringify({ input: text }) };
       }
     }
     const content = toolCall ? '' : 'echo: ' + text;
@@ -666,6 +681,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
             annotations: [],
           }
         : { role: 'assistant', content, refusal: null, annotations: [] };
+      if (reasoningField) (message as Json)[reasoningField] = 'thinking: ' + text;
       const answer = JSON.stringify({
         id,
         object: 'chat.completion',
@@ -680,7 +696,8 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       return;
     }
 
-    const includeUsage = isObject(body.stream_options) && body.stream_options.include_usage === true;
+    // Groq reports a stream's usage only in its final chunk's x_groq.usage.
+    const includeUsage = flavour !== 'groq' && isObject(body.stream_options) && body.stream_options.include_usage === true;
     const events: string[] = [];
     const pushChunk = (choices: unknown[], chunkUsage?: unknown): void => {
       const chunk: Json = {
@@ -715,9 +732,14 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       }
     } else {
       pushChunk([choice({ role: 'assistant', content: '', refusal: null })]);
+      if (reasoningField) pushChunk([choice({ [reasoningField]: 'thinking: ' + text })]);
       for (const piece of splitText(content, chunkCount)) pushChunk([choice({ content: piece })]);
     }
-    pushChunk([choice({}, finishReason)]);
+    if (flavour === 'groq') {
+      // Groq's final chunk carries its usage (with timings) under x_groq.
+      const chunk: Json = { id, object: 'chat.completion.chunk', created, model, choices: [choice({}, finishReason)], x_groq: { id: 'req_loopback', usage: { ...usage, queue_time: 0.01, total_time: 0.02 } } };
+      events.push('data: ' + JSON.stringify(chunk) + '\n\n');
+    } else pushChunk([choice({}, finishReason)]);
     if (includeUsage) pushChunk([], usage);
     events.push('data: [DONE]\n\n');
     sendStream(res, events, b);

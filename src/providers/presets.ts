@@ -1,8 +1,9 @@
 /**
  * Provider presets: where each known provider lives and how it authenticates.
- * Facts from docs/reference providers.md §1. Every base URL carries its API prefix
- * (`/v1`, `/openai/v1`, ...) so that `${baseUrl}/chat/completions` is the chat path
- * and `${baseUrl}/embeddings` the embeddings path.
+ * Facts from docs/reference providers.md §1. Every OpenAI-compatible base URL carries its API
+ * prefix (`/v1`, `/openai/v1`, ...) so that `${baseUrl}/chat/completions` is the chat path
+ * and `${baseUrl}/embeddings` the embeddings path. Native providers (anthropic, gemini,
+ * ollama-native) have the root their adapter's paths hang from (src/providers/adapters.ts).
  */
 import type { ProviderName } from '../config/types.js';
 
@@ -12,8 +13,13 @@ import type { ProviderName } from '../config/types.js';
  * - `optional-bearer`: sent when a key is configured, omitted otherwise (local servers that may be
  *   started with an API key, and generic OpenAI-compatible endpoints).
  * - `none`: never sent.
+ * - `anthropic`: `x-api-key: <key>` plus `anthropic-version: 2023-06-01` (required).
+ * - `google`: `x-goog-api-key: <key>` (required).
  */
-export type ProviderAuth = 'bearer' | 'none' | 'optional-bearer';
+export type ProviderAuth = 'bearer' | 'none' | 'optional-bearer' | 'anthropic' | 'google';
+
+/** The Messages API version the Anthropic adapter speaks. */
+export const ANTHROPIC_VERSION = '2023-06-01';
 
 /** What the optimizer knows about a provider before any config is read. */
 export interface ProviderPreset {
@@ -52,6 +58,10 @@ export const PROVIDER_PRESETS: Readonly<Record<ProviderName, ProviderPreset>> = 
   // LM Studio has no auth by default; sending a configured key is harmless.
   lmstudio: { baseUrl: 'http://127.0.0.1:1234/v1', auth: 'optional-bearer', local: true },
   'openai-compatible': { baseUrl: undefined, auth: 'optional-bearer', local: false },
+  anthropic: { baseUrl: 'https://api.anthropic.com', auth: 'anthropic', defaultApiKeyEnv: 'ANTHROPIC_API_KEY', local: false },
+  gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta', auth: 'google', defaultApiKeyEnv: 'GEMINI_API_KEY', local: false },
+  // Ollama's own API (/api/chat, /api/embed), where `ollama` is its OpenAI-compatible /v1.
+  'ollama-native': { baseUrl: 'http://127.0.0.1:11434', auth: 'optional-bearer', local: true },
 } satisfies Record<ProviderName, ProviderPreset>);
 
 /** The provider names, in the order of {@link PROVIDER_PRESETS} (the schema's enum lists the same). */
@@ -64,6 +74,16 @@ export const PROVIDER_NAMES = Object.freeze(Object.keys(PROVIDER_PRESETS) as Pro
  */
 export function authHeaders(provider: ProviderName, apiKey: string | undefined): Record<string, string> {
   const { auth } = PROVIDER_PRESETS[provider];
-  if (auth === 'none' || apiKey === undefined || apiKey === '') return {};
+  // The version header is part of Anthropic's protocol, key or not.
+  const base: Record<string, string> = auth === 'anthropic' ? { 'anthropic-version': ANTHROPIC_VERSION } : {};
+  if (auth === 'none' || apiKey === undefined || apiKey === '') return base;
+  if (auth === 'anthropic') return { ...base, 'x-api-key': apiKey };
+  if (auth === 'google') return { 'x-goog-api-key': apiKey };
   return { authorization: `Bearer ${apiKey}` };
+}
+
+/** Whether the provider cannot be called without a key (a backend whose key env var is unset is disabled). */
+export function keyRequired(provider: ProviderName): boolean {
+  const { auth } = PROVIDER_PRESETS[provider];
+  return auth === 'bearer' || auth === 'anthropic' || auth === 'google';
 }

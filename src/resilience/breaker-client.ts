@@ -89,7 +89,8 @@ export function reportOutcome(ref: BreakerRef, ticket: BreakerTicket, outcome: C
  * Not counted: the caller's fault (UPSTREAM_REJECTED is the backend's 4xx about the request,
  * INVALID_*, too large, not found…), cancellations, our own limits, store and shutdown, and
  * INTERNAL (a bug of ours: blaming the backend would hide it behind "backend down").
- * BACKEND_DISABLED is configuration, decided before the breaker is asked; ALL_BACKENDS_FAILED
+ * BACKEND_DISABLED is configuration and CAPABILITY_UNSUPPORTED what an adapter cannot do, both
+ * decided before the breaker is asked; ALL_BACKENDS_FAILED
  * sums up attempts whose own errors were reported already.
  */
 export const COUNTED_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

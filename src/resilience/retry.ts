@@ -41,6 +41,7 @@ const POLICY: Partial<Record<ErrorCode, Policy>> = {
   BACKEND_UNAVAILABLE: 'retry', // the actor is restarting: it may be back after the backoff
   UPSTREAM_AUTH_FAILED: 'failOverOnly', // our key for this backend is wrong or lacks access
   BACKEND_DISABLED: 'failOverOnly',
+  CAPABILITY_UNSUPPORTED: 'failOverOnly', // this backend's adapter cannot do it; another may
   UPSTREAM_REJECTED: 'never', // the caller's 4xx: every backend would say the same
   CANCELLED: 'never',
   RATE_LIMITED: 'never', // our own limiter already queued it up to its deadline

@@ -125,7 +125,7 @@ describe('supervisor.config.schema.json', () => {
     [{ sessions: { pingIntervalMs: 2 ** 31 } }, '/sessions/pingIntervalMs'],
     [{ backends: [{ id: '-groq', provider: 'groq', models: ['m'] }] }, '/backends/0/id'],
     [{ backends: [{ id: 'a/b', provider: 'groq', models: ['m'] }] }, '/backends/0/id'],
-    [{ backends: [{ id: 'groq', provider: 'anthropic', models: ['m'] }] }, '/backends/0/provider'],
+    [{ backends: [{ id: 'groq', provider: 'bedrock', models: ['m'] }] }, '/backends/0/provider'],
     [{ backends: [{ id: 'groq', provider: 'groq', models: [''] }] }, '/backends/0/models/0'],
     [{ backends: [{ id: 'groq', provider: 'groq', models: ['m'], apiKeyEnv: 'groq_key' }] }, '/backends/0/apiKeyEnv'],
     [{ backends: [{ id: 'groq', provider: 'groq', models: ['m'], baseUrl: 'api.groq.com' }] }, '/backends/0/baseUrl'],

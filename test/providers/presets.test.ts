@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderName } from '../../src/config/types.js';
-import { authHeaders, PROVIDER_NAMES, PROVIDER_PRESETS } from '../../src/providers/presets.js';
+import { authHeaders, keyRequired, PROVIDER_NAMES, PROVIDER_PRESETS } from '../../src/providers/presets.js';
 
 const ALL: ProviderName[] = [
   'openai',
@@ -17,7 +17,12 @@ const ALL: ProviderName[] = [
   'ollama',
   'lmstudio',
   'openai-compatible',
+  'anthropic',
+  'gemini',
+  'ollama-native',
 ];
+/** Native wire formats: their base URL is the API root, their auth their own header. */
+const NATIVE: ProviderName[] = ['anthropic', 'gemini', 'ollama-native'];
 
 describe('PROVIDER_PRESETS', () => {
   it('has a preset for every provider name', () => {
@@ -38,6 +43,9 @@ describe('PROVIDER_PRESETS', () => {
     ['vllm', 'http://127.0.0.1:8000/v1'],
     ['ollama', 'http://127.0.0.1:11434/v1'],
     ['lmstudio', 'http://127.0.0.1:1234/v1'],
+    ['anthropic', 'https://api.anthropic.com'],
+    ['gemini', 'https://generativelanguage.googleapis.com/v1beta'],
+    ['ollama-native', 'http://127.0.0.1:11434'],
   ] as const)('%s lives at %s', (provider, baseUrl) => {
     expect(PROVIDER_PRESETS[provider].baseUrl).toBe(baseUrl);
   });
@@ -47,7 +55,7 @@ describe('PROVIDER_PRESETS', () => {
   });
 
   it('gives cloud providers https URLs, a bearer key and its usual env var; local ones loopback URLs', () => {
-    for (const name of ALL) {
+    for (const name of ALL.filter((n) => !NATIVE.includes(n))) {
       const preset = PROVIDER_PRESETS[name];
       if (preset.baseUrl !== undefined) expect(preset.baseUrl.endsWith('/')).toBe(false);
       if (preset.local) {
@@ -68,6 +76,25 @@ describe('PROVIDER_PRESETS', () => {
 });
 
 describe('authHeaders', () => {
+  it('sends Anthropic its x-api-key and the API version (the version even without a key)', () => {
+    expect(authHeaders('anthropic', 'sk-ant-1')).toEqual({ 'x-api-key': 'sk-ant-1', 'anthropic-version': '2023-06-01' });
+    expect(authHeaders('anthropic', undefined)).toEqual({ 'anthropic-version': '2023-06-01' });
+  });
+
+  it('sends Gemini its x-goog-api-key, and the native Ollama a bearer key only when there is one', () => {
+    expect(authHeaders('gemini', 'AIza-1')).toEqual({ 'x-goog-api-key': 'AIza-1' });
+    expect(authHeaders('ollama-native', undefined)).toEqual({});
+    expect(authHeaders('ollama-native', 'k')).toEqual({ authorization: 'Bearer k' });
+  });
+
+  it('requires a key for the cloud providers only', () => {
+    expect(keyRequired('anthropic')).toBe(true);
+    expect(keyRequired('gemini')).toBe(true);
+    expect(keyRequired('groq')).toBe(true);
+    expect(keyRequired('ollama-native')).toBe(false);
+    expect(keyRequired('vllm')).toBe(false);
+  });
+
   it('sends a bearer key to bearer providers', () => {
     expect(authHeaders('groq', 'gsk_abc')).toEqual({ authorization: 'Bearer gsk_abc' });
   });

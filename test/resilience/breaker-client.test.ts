@@ -126,6 +126,7 @@ describe('classifyFailure', () => {
     'FRAME_TOO_LARGE',
     'RATE_LIMITED', // our own limiter, not the backend
     'BACKEND_DISABLED', // configuration; the breaker is not asked
+    'CAPABILITY_UNSUPPORTED', // the adapter's limit, decided before the breaker is asked
     'ALL_BACKENDS_FAILED', // the attempts' own errors were reported already
     'DLQ_NOT_FOUND',
     'DLQ_UNAVAILABLE', // our store

@@ -27,7 +27,7 @@ describe('retryDecision', () => {
     },
   );
 
-  it.each<ErrorCode>(['UPSTREAM_AUTH_FAILED', 'BACKEND_DISABLED'])('%s: the same backend is pointless, another may work', (code) => {
+  it.each<ErrorCode>(['UPSTREAM_AUTH_FAILED', 'BACKEND_DISABLED', 'CAPABILITY_UNSUPPORTED'])('%s: the same backend is pointless, another may work', (code) => {
     expect(retryDecision(error(code), NOT_STARTED)).toEqual({ retrySame: false, failOver: true });
     expect(isRetryable(error(code), NOT_STARTED)).toBe(true);
   });
@@ -54,6 +54,7 @@ describe('retryDecision', () => {
       [
         'BACKEND_DISABLED',
         'BACKEND_UNAVAILABLE',
+        'CAPABILITY_UNSUPPORTED',
         'UPSTREAM_AUTH_FAILED',
         'UPSTREAM_BAD_RESPONSE',
         'UPSTREAM_ERROR',

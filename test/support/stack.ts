@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { startOpenAIUpstream, type OpenAIUpstream, type UpstreamOptions } from '../../src/loopback/openai-upstream.js';
 import { startOptimizer, type Optimizer } from '../../src/optimizer.js';
 import type { Clock } from '../../src/limits/clock.js';
+import type { ProviderName } from '../../src/config/types.js';
 
 export interface Stack {
   optimizer: Optimizer;
@@ -19,7 +20,12 @@ export interface Stack {
 
 export interface StackOptions {
   /** Loopback upstreams by backend id (each becomes an `openai-compatible` backend). */
-  upstreams?: Record<string, UpstreamOptions & { models?: string[]; apiKeyEnv?: string; timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number } }>;
+  upstreams?: Record<
+    string,
+    UpstreamOptions & { models?: string[]; apiKeyEnv?: string; provider?: ProviderName; timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number } }
+  >;
+  /** More backend entries (e.g. native-format loopbacks started by the test), after the generated ones. */
+  extraBackends?: Record<string, unknown>[];
   /** Extra config merged over the generated one (top-level keys replace). */
   config?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
@@ -40,7 +46,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     upstreams[id] = upstream;
     const backend: Record<string, unknown> = {
       id,
-      provider: 'openai-compatible',
+      provider: upstreamOptions.provider ?? 'openai-compatible',
       baseUrl: upstream.url,
       models: upstreamOptions.models ?? ['test-model'],
       timeouts: { connectMs: 2000, headersMs: 5000, bodyIdleMs: 5000, ...upstreamOptions.timeouts },
@@ -48,6 +54,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (upstreamOptions.apiKeyEnv) backend.apiKeyEnv = upstreamOptions.apiKeyEnv;
     backends.push(backend);
   }
+  backends.push(...(options.extraBackends ?? []));
   const dir = mkdtempSync(join(tmpdir(), 'optimizer-test-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
   const file = join(dir, 'supervisor.config.json');
