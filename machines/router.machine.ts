@@ -23,6 +23,8 @@ export interface RouterInput {
 
 export type RouterEvent =
   | { type: 'router.resolve'; query: RouteQuery; reply: (result: RoutePlan | OptimizerError) => void }
+  /** A new table (discovery found backends or models); resolving uses it from now on. */
+  | { type: 'router.table'; table: RoutingTable }
   | { type: 'debug.crash' };
 
 export const routerMachine = setup({
@@ -56,6 +58,7 @@ export const routerMachine = setup({
   context: ({ input }) => ({ table: input.table, resolved: 0, notFound: 0 }),
   on: {
     'router.resolve': { actions: 'resolve' },
+    'router.table': { actions: assign({ table: ({ event }) => (event as Extract<RouterEvent, { type: 'router.table' }>).table }) },
     'debug.crash': { actions: 'crash' },
   },
 });

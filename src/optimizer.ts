@@ -1,12 +1,14 @@
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
-import { rootSupervisorInput } from '../actors/tree.js';
+import { backendChildSpec, rootSupervisorInput } from '../actors/tree.js';
+import { ROUTER_SYSTEM_ID } from '../actors/router.js';
+import { Discovery } from './discovery/discovery.js';
+import { startupSummary } from './discovery/startup-summary.js';
 import type { Runtime } from '../actors/runtime.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
 import type { OptimizerConfig } from './config/types.js';
 import type { HealthReport } from './health/report.js';
 import { AgentDirectory } from './identity/agents.js';
 import type { Logger } from './log/logger.js';
-import { buildRoutingTable } from './routing/table.js';
 import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
 import { Limiter } from './limits/limiter.js';
@@ -62,6 +64,11 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     },
   });
 
+  // Before the tree: it starts with every backend found (each probe is bounded by discovery.timeoutMs).
+  const discovery = new Discovery({ config, env, logger, bus });
+  await discovery.start();
+  const backends = discovery.backends();
+
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
   const runtime: Runtime = {
@@ -70,10 +77,12 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     bus,
     env,
     directory,
-    table: buildRoutingTable(config),
+    table: discovery.routingTable(),
+    discovery,
+    backendSpecs: [],
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
-    quotas: new Map(config.backends.map((b) => [b.id, new QuotaTracker()])),
+    quotas: new Map(backends.map((b) => [b.id, new QuotaTracker()])),
     startedAt: Date.now(),
     root: undefined,
     store: undefined,
@@ -83,6 +92,17 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     boundPort: undefined,
     closing: Promise.resolve(),
   };
+
+  runtime.backendSpecs = backends.map((b) => backendChildSpec(runtime, b));
+  discovery.onChange(({ added, table }) => {
+    for (const backend of added) {
+      const spec = backendChildSpec(runtime, backend);
+      runtime.backendSpecs.push(spec);
+      runtime.root?.system.get('backends')?.send({ type: 'supervisor.start_child', spec });
+    }
+    runtime.table = table;
+    runtime.root?.system.get(ROUTER_SYSTEM_ID)?.send({ type: 'router.table', table });
+  });
 
   const root = createActor(supervisorMachine, {
     input: rootSupervisorInput(runtime),
@@ -101,13 +121,20 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
   runtime.root = root;
   root.start();
 
-  const port = await Promise.race([firstListen, failed.then((error) => Promise.reject(error))]);
+  const port = await Promise.race([firstListen, failed.then((error) => Promise.reject(error))]).catch(async (error: unknown) => {
+    await discovery.stop();
+    throw error;
+  });
+  const summary = startupSummary(discovery);
+  if (discovery.availability.anyUsable) logger.info({ event: 'backends.summary', ...summary.fields }, summary.message);
+  else logger.warn({ event: 'backends.none_reachable', ...summary.fields }, summary.message);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await runtime.frontDoor?.drain(config.server.shutdownGraceMs);
+      await discovery.stop();
       limiter.close();
       if (root.getSnapshot().status === 'active') root.send({ type: 'supervisor.stop' });
       root.stop();

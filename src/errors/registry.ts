@@ -144,6 +144,12 @@ export const ERRORS = {
     description: 'The dead-letter queue could not store or read entries (the store is down or restarting).',
   },
   NO_BACKENDS: { status: 503, type: 'api_error', description: 'No backend is configured or reachable.' },
+  NO_BACKEND_REACHABLE: {
+    status: 503,
+    type: 'api_error',
+    description:
+      'No backend can take calls: every configured one lacks its key and no local server answers its probe; the message names the env vars to set and the servers to start.',
+  },
 
   // ── the optimizer itself ───────────────────────────────────────────────────
   SHUTTING_DOWN: { status: 503, type: 'server_error', description: 'The optimizer is draining for shutdown.' },

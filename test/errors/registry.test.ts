@@ -58,6 +58,7 @@ describe('error registry', () => {
       DLQ_NOT_FOUND: 404,
       DLQ_UNAVAILABLE: 503,
       NO_BACKENDS: 503,
+      NO_BACKEND_REACHABLE: 503,
       SHUTTING_DOWN: 503,
       INTERNAL: 500,
     });
