@@ -18,6 +18,7 @@
 import { Agent } from 'undici';
 import { disabledReasonFor } from '../../actors/backend.js';
 import { withBackendDefaults } from '../config/load.js';
+import { Secret } from '../config/secret.js';
 import { readSecret } from '../config/secrets.js';
 import type { BackendConfig, LocalProvider, OptimizerConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
@@ -49,7 +50,7 @@ interface Probed {
   backendId: string;
   provider: LocalProvider;
   root: string;
-  apiKey: string | undefined;
+  apiKey: Secret | undefined;
 }
 
 /** A `discovery.local` entry not (yet) a backend. */
@@ -192,6 +193,16 @@ export class Discovery {
     }));
   }
 
+  /** What `GET /admin/discovery` answers: the settings, each local probe, each probed backend's last probe. */
+  report(): { intervalMs: number; timeoutMs: number; cloudFromEnv: boolean; local: LocalProbeHealth[]; backends: (ProbeStatus & { backend: string })[] } {
+    const { intervalMs, timeoutMs, cloudFromEnv } = this.#deps.config.discovery;
+    const backends = this.#probed.flatMap((p) => {
+      const status = this.availability.probe(p.backendId);
+      return status ? [{ backend: p.backendId, ...status }] : [];
+    });
+    return { intervalMs, timeoutMs, cloudFromEnv, local: this.localProbes(), backends };
+  }
+
   // ── rounds ──────────────────────────────────────────────────────────────────
 
   #schedule(): void {
@@ -208,8 +219,8 @@ export class Discovery {
     const options = { timeoutMs, dispatcher: this.#dispatcher };
     const open = this.#candidates.filter((c) => c.backendId === undefined);
     const [watched, looked] = await Promise.all([
-      Promise.all(this.#probed.map((p) => probeServer(p.provider, p.root, { ...options, apiKey: p.apiKey }))),
-      Promise.all(open.map((c) => probeServer(c.provider, c.root, { ...options, apiKey: this.#presetKey(c.provider) }))),
+      Promise.all(this.#probed.map((p) => probeServer(p.provider, p.root, { ...options, apiKey: p.apiKey?.reveal() }))),
+      Promise.all(open.map((c) => probeServer(c.provider, c.root, { ...options, apiKey: readSecret(PROVIDER_PRESETS[c.provider].defaultApiKeyEnv, this.#deps.env) }))),
     ]);
     if (this.#stopped) return;
     const at = this.#now();
@@ -285,7 +296,7 @@ export class Discovery {
   }
 
   #watch(backendId: string, provider: LocalProvider, root: string, apiKey: string | undefined): void {
-    this.#probed.push({ backendId, provider, root, apiKey });
+    this.#probed.push({ backendId, provider, root, apiKey: apiKey === undefined ? undefined : new Secret(apiKey) });
     this.availability.setProbe(backendId, { provider, url: root, state: 'unknown', models: [] });
   }
 
@@ -300,10 +311,6 @@ export class Discovery {
   /** A backend entry with every default filled in, as load.ts does for `backends[]`. */
   #complete(entry: object): BackendConfig {
     return withBackendDefaults(entry, this.#deps.config.resilience.breaker) as BackendConfig;
-  }
-
-  #presetKey(provider: LocalProvider): string | undefined {
-    return readSecret(PROVIDER_PRESETS[provider].defaultApiKeyEnv, this.#deps.env);
   }
 
   /** What to set or start when nothing is reachable. */

@@ -123,6 +123,14 @@ export class FrontDoor {
     this.#routes.set('/admin/actors', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().tree)) });
     this.#routes.set('/admin/dlq', { GET: (req, res) => this.#admin(req, res, () => this.#listDeadLetters(req, res)) });
     this.#routes.set('/admin/backends', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().backends)) });
+    const discovery = deps.discovery;
+    if (discovery) {
+      // What discovery probes and found; `refresh` runs a round now (a server just started need not wait for the next one).
+      this.#routes.set('/admin/discovery', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, discovery.report())) });
+      this.#routes.set('/admin/discovery/refresh', {
+        POST: (req, res) => this.#admin(req, res, () => void discovery.refresh().then(() => sendJson(res, 200, discovery.report()), (error: unknown) => this.#fail(res, error))),
+      });
+    }
   }
 
   /** Starts listening on `server.host`:`port` (default `server.port`; 0 = any free port). */

@@ -297,4 +297,22 @@ describe('discovery of local backends', () => {
     const off = await stackWith({ upstreams: {}, env: { GROQ_API_KEY: 'gsk_test_0123456789' }, config: { discovery: { ...MANUAL, local: [] } } });
     expect((await health(off)).backends).toEqual([]);
   });
+
+  it('probes on its own every intervalMs, and an operator can run a round now with POST /admin/discovery/refresh', async () => {
+    const port = await deadPort();
+    const stack = await stackWith({ upstreams: {}, config: { discovery: { intervalMs: 50, timeoutMs: 50, local: [{ provider: 'vllm', baseUrl: `http://127.0.0.1:${port}` }] } } });
+    const vllm = await vllmServer({ port });
+    // Found by a scheduled round, with no refresh() from the test.
+    await eventually(async () => (await modelIds(stack)).includes(`vllm/${QWEN}`), 5000, 'a scheduled round to find vLLM');
+    await eventually(() => vllm.probes >= 4, 5000, 'later rounds to probe it again');
+
+    const manual = await stackWith({ upstreams: {}, config: { discovery: { ...MANUAL, local: [{ provider: 'vllm', baseUrl: vllm.url }] } } });
+    vllm.setHealthy(false);
+    const before = await (await fetch(`${manual.optimizer.url}/admin/discovery`)).json();
+    expect(before).toMatchObject({ intervalMs: MANUAL.intervalMs, local: [{ state: 'found', backend: 'vllm' }], backends: [{ backend: 'vllm', state: 'reachable' }] });
+    const refreshed = await fetch(`${manual.optimizer.url}/admin/discovery/refresh`, { method: 'POST' });
+    expect(refreshed.status).toBe(200);
+    expect(await refreshed.json()).toMatchObject({ backends: [{ backend: 'vllm', state: 'unhealthy', reason: expect.stringContaining('503') }] });
+    expect((await backend(manual, 'vllm'))?.state).toBe('unhealthy');
+  });
 });
