@@ -181,6 +181,18 @@ export class Discovery {
     return this.#served.get(backendId)?.find((m) => sameModel(m.id, model))?.maxModelLen;
   }
 
+  /**
+   * Every context window a server reported, by `backendId/model` (e.g. `vllm/Qwen/Qwen2.5-7B-Instruct`
+   * → 32768): the shape of a model catalog's per-model overrides, for whoever ranks or checks lengths.
+   */
+  contextWindows(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [backendId, models] of this.#served) {
+      for (const model of models) if (model.maxModelLen !== undefined) out[`${backendId}/${model.id}`] = model.maxModelLen;
+    }
+    return out;
+  }
+
   /** The `discovery.local` entries and what became of them (for /health). */
   localProbes(): LocalProbeHealth[] {
     return this.#candidates.map((c) => ({

@@ -74,6 +74,7 @@ describe('discovery of local backends', () => {
     expect(models.data.map((m) => m.id).sort()).toEqual(['auto', 'ollama/llama3.2:latest', 'ollama/nomic-embed-text:latest', `vllm/${QWEN}`].sort());
     expect(models.data.find((m) => m.id === `vllm/${QWEN}`)).toMatchObject({ owned_by: 'vllm', max_model_len: 32_768 });
     expect(stack.optimizer.runtime.discovery.contextWindow('vllm', QWEN)).toBe(32_768);
+    expect(stack.optimizer.runtime.discovery.contextWindows()).toEqual({ [`vllm/${QWEN}`]: 32_768 });
 
     const fromVllm = await chat(stack, `vllm/${QWEN}`, 'to vllm');
     expect(fromVllm.status).toBe(200);
