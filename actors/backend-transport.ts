@@ -6,6 +6,8 @@ import { authHeaders } from '../src/providers/presets.js';
 import { upstreamFailure } from '../src/upstream/errors.js';
 import { parseRateLimitHeaders } from '../src/resilience/quota.js';
 import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
+import { DEFAULT_MAX_QUEUED } from '../src/config/defaults.js';
+import { ConcurrencyGate, type GateRefusal } from '../src/upstream/concurrency-gate.js';
 
 /** How often a transport's counters are reported to its backend actor while they change. */
 export const STATS_INTERVAL_MS = 200;
@@ -37,7 +39,7 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
       ...authHeaders(backend.provider, input.apiKey?.reveal()),
     };
     let closed = false;
-    const stats: BackendStats = { type: 'backend.stats', inFlight: 0, succeeded: 0, failed: 0, latencyEwmaMs: undefined, lastErrorCode: undefined };
+    const stats: BackendStats = { type: 'backend.stats', inFlight: 0, queued: 0, succeeded: 0, failed: 0, latencyEwmaMs: undefined, lastErrorCode: undefined };
     let dirty = false;
     const reporter = setInterval(() => {
       if (!dirty || closed) return;
@@ -58,11 +60,42 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
       dirty = true;
     };
 
+    // `maxConcurrency`: calls past it wait here, in order, instead of piling onto the server.
+    const gate = backend.maxConcurrency === undefined ? undefined : new ConcurrencyGate(backend.maxConcurrency, backend.maxQueued ?? DEFAULT_MAX_QUEUED);
+    const refused = (call: UpstreamCall, why: GateRefusal) => {
+      stats.queued = gate?.queued ?? 0;
+      dirty = true;
+      call.reject(gateFailure(why, backend.id));
+    };
+
     receive((event) => {
       const call = event.call;
       if (closed) {
         call.reject(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backend.id} is restarting.`, { details: { backend: backend.id } }));
         return;
+      }
+      if (gate === undefined) {
+        dispatch(call, undefined);
+        return;
+      }
+      gate.enter(call.signal, () => dispatch(call, gate), (why) => refused(call, why));
+      stats.queued = gate.queued;
+      dirty = true;
+    });
+
+    /** Sends one call; with a gate, its slot is released when the answer's body closes (or the call fails). */
+    function dispatch(call: UpstreamCall, slot: ConcurrencyGate | undefined): void {
+      let release: (() => void) | undefined;
+      if (slot) {
+        stats.queued = slot.queued;
+        let held = true;
+        release = () => {
+          if (!held) return;
+          held = false;
+          slot.release();
+          stats.queued = slot.queued;
+          dirty = true;
+        };
       }
       const started = performance.now();
       stats.inFlight++;
@@ -82,18 +115,21 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
             input.quota?.observe(parseRateLimitHeaders(res.headers, Date.now()));
             res.body.once('end', () => settle(started, ok, res.statusCode));
             res.body.once('error', (err) => settle(started, false, res.statusCode, upstreamFailure(err, backend.id).code));
+            if (release) res.body.once('close', release);
             call.resolve({ status: res.statusCode, headers: res.headers, body: res.body, backendId: backend.id });
           },
           (err: unknown) => {
+            release?.();
             const failure = upstreamFailure(err, backend.id);
             settle(started, false, 0, failure.code);
             call.reject(failure);
           },
         );
-    });
+    }
 
     return () => {
       closed = true;
+      gate?.close();
       clearInterval(reporter);
       void pool
         .destroy(new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backend.id} is restarting.`, { details: { backend: backend.id } }))
@@ -101,3 +137,19 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
     };
   },
 );
+
+/** The error of a call that got no slot: it fails over (full, closed) or ends as its signal says (cancelled, deadline). */
+function gateFailure(why: GateRefusal, backendId: string): OptimizerError {
+  switch (why.kind) {
+    case 'aborted':
+      return upstreamFailure(why.reason ?? new DOMException('The call was aborted.', 'AbortError'), backendId);
+    case 'full':
+      return new OptimizerError(
+        'BACKEND_UNAVAILABLE',
+        `Backend ${backendId} is at its concurrency limit (${why.limit} calls) with ${why.maxQueued} more waiting.`,
+        { details: { backend: backendId, queueFull: true } },
+      );
+    case 'closed':
+      return new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backendId} is restarting.`, { details: { backend: backendId } });
+  }
+}

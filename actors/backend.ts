@@ -25,13 +25,18 @@ export interface BackendShared {
   onBreakerEvent?: (event: BreakerEmitted) => void;
 }
 
+/** Why a backend cannot be used with this env (its provider needs a key and its env var is unset), or `undefined`. */
+export function disabledReasonFor(backend: BackendConfig, env: NodeJS.ProcessEnv): string | undefined {
+  if (backend.apiKeyEnv === undefined || !keyRequired(backend.provider)) return undefined;
+  return readSecret(backend.apiKeyEnv, env) === undefined ? `set the env var ${backend.apiKeyEnv} to its API key` : undefined;
+}
+
 /** The backend actor's input: its config, its key from the env, and why it is disabled if it is. */
 export function backendInput(backend: BackendConfig, env: NodeJS.ProcessEnv, shared: BackendShared = {}): BackendInput {
   const key = readSecret(backend.apiKeyEnv, env);
   const input: BackendInput = { backend, apiKey: key === undefined ? undefined : new Secret(key), ...shared };
-  if (backend.apiKeyEnv !== undefined && key === undefined && keyRequired(backend.provider)) {
-    input.disabledReason = `set the env var ${backend.apiKeyEnv} to its API key`;
-  }
+  const disabledReason = disabledReasonFor(backend, env);
+  if (disabledReason !== undefined) input.disabledReason = disabledReason;
   return input;
 }
 

@@ -22,7 +22,11 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     logger: runtime.logger,
     bus: runtime.bus,
     directory: runtime.directory,
-    table: runtime.table,
+    // The table in force (discovery may swap it while the door runs).
+    get table() {
+      return runtime.table;
+    },
+    discovery: runtime.discovery,
     adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
     startedAt: runtime.startedAt,
   });

@@ -6,6 +6,7 @@ import { OptimizerError } from '../src/errors/registry.js';
 import { quotaScore, type QuotaTracker } from '../src/resilience/quota.js';
 import { routeRequest, type HealthReader } from '../src/routing/auto.js';
 import type { BackendAvailability } from '../src/routing/score.js';
+import type { Availability } from '../src/discovery/availability.js';
 import type { RoutePlan, RouteQuery } from '../src/routing/table.js';
 
 export const ROUTER_SYSTEM_ID = 'router';
@@ -43,10 +44,13 @@ export class LiveHealth implements HealthReader {
   constructor(
     private readonly system: () => OptimizerSystem | undefined,
     private readonly quotas: ReadonlyMap<string, QuotaTracker>,
+    private readonly reachability?: Pick<Availability, 'unusableReason'>,
     private readonly now: () => number = Date.now,
   ) {}
 
   availability(backendId: string): BackendAvailability {
+    // Unreachable (a local server that stopped answering its probe) or unhealthy (vLLM's /health 503).
+    if (this.reachability?.unusableReason(backendId) !== undefined) return 'down';
     const backend = this.#backend(backendId);
     if (!backend || backend.status !== 'active' || backend.value === 'disabled') return 'down';
     const breaker = backend.children.breaker?.getSnapshot() as { status: string; value: unknown } | undefined;

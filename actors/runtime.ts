@@ -12,6 +12,8 @@ import type { DeadLetters } from '../src/dlq/dead-letters.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
 import type { ModelCatalog } from '../src/providers/catalog.js';
 import type { AutoRouting } from '../src/routing/auto.js';
+import type { Discovery } from '../src/discovery/discovery.js';
+import type { ChildSpec } from '../machines/supervisor.machine.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -24,11 +26,19 @@ export interface Runtime {
   bus: EventBus;
   env: NodeJS.ProcessEnv;
   directory: AgentDirectory;
+  /** The routing table in force: rebuilt (and sent to the router) when discovery finds backends or models. */
   table: RoutingTable;
   /** Context windows, prices and task strengths of the configured models (src/providers/catalog.ts). */
   catalog: ModelCatalog;
   /** Task routing of `model: "auto"`, precomputed from the config and the catalog. */
   auto: AutoRouting;
+  /** Finds backends (cloud keys, local servers) and knows which are reachable (src/discovery/). */
+  discovery: Discovery;
+  /**
+   * The `backends` supervisor's children. Discovery appends the backends it finds later, so a
+   * restarted `backends` supervisor starts them too.
+   */
+  backendSpecs: ChildSpec[];
   /** The one rate limiter of the process: every door and every restart of the front door share it. */
   limiter: Limiter;
   /** Per backend: what its rate-limit headers said (outlives restarts of the backend actor). */

@@ -2,7 +2,7 @@ import type { AnyActorLogic } from 'xstate';
 import type { BreakerEmitted } from '../machines/breaker.machine.js';
 import { routerMachine } from '../machines/router.machine.js';
 import { supervisorMachine, type ChildSpec, type SupervisorEmitted, type SupervisorInput } from '../machines/supervisor.machine.js';
-import type { RootChildId, RootChildSpec } from '../src/config/types.js';
+import type { BackendConfig, RootChildId, RootChildSpec } from '../src/config/types.js';
 import { backendSpec } from './backend.js';
 import { frontDoorActor } from './front-door.js';
 import { LiveHealth, ROUTER_SYSTEM_ID } from './router.js';
@@ -27,10 +27,7 @@ import { telemetryActor } from './telemetry.js';
 export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
   const { config } = runtime;
   const { supervision } = config;
-  const report = (event: SupervisorEmitted | BreakerEmitted) => {
-    const { type, ...fields } = event;
-    runtime.bus.publish(type, fields);
-  };
+  const report = reporter(runtime);
 
   const nested = (spec: RootChildSpec, name: string, children: ChildSpec[]): SupervisorInput => ({
     name,
@@ -51,16 +48,22 @@ export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
       case 'backends':
         return {
           logic: supervisorMachine,
-          input: nested(
-            spec,
-            'backends',
-            config.backends.map((b) => backendSpec(b, runtime.env, { quota: runtime.quotas.get(b.id), onBreakerEvent: report })),
-          ),
+          // The same array object discovery appends to: a restart starts what was found since.
+          input: nested(spec, 'backends', runtime.backendSpecs),
         };
       case 'router':
+        // Read when the router (re)starts: a restarted router gets the table in force, not the first one.
         return {
           logic: routerMachine,
-          input: { table: runtime.table, auto: runtime.auto, health: new LiveHealth(() => runtime.root?.system, runtime.quotas) },
+          input: {
+            get table() {
+              return runtime.table;
+            },
+            get auto() {
+              return runtime.auto;
+            },
+            health: new LiveHealth(() => runtime.root?.system, runtime.quotas, runtime.discovery.availability),
+          },
         };
       case 'sessions':
         return { logic: supervisorMachine, input: nested(spec, 'sessions', []) };
@@ -87,4 +90,17 @@ export function rootSupervisorInput(runtime: Runtime): SupervisorInput {
     children: supervision.children.map(childFor),
     report,
   };
+}
+
+/** Publishes supervisor and breaker events on the runtime's bus. */
+function reporter(runtime: Runtime): (event: SupervisorEmitted | BreakerEmitted) => void {
+  return (event) => {
+    const { type, ...fields } = event;
+    runtime.bus.publish(type, fields);
+  };
+}
+
+/** The `backends` supervisor's child spec for one backend (configured, or found by discovery). */
+export function backendChildSpec(runtime: Runtime, backend: BackendConfig): ChildSpec {
+  return backendSpec(backend, runtime.env, { quota: runtime.quotas.get(backend.id), onBreakerEvent: reporter(runtime) });
 }

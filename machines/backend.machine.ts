@@ -20,6 +20,8 @@ export interface BackendContext {
   provider: string;
   models: string[];
   inFlight: number;
+  /** Calls waiting for a slot of its `maxConcurrency`. */
+  queued?: number | undefined;
   succeeded: number;
   failed: number;
   /** Exponentially weighted moving average of call latency, in ms (α = 0.2), as last reported. */
@@ -74,6 +76,7 @@ export const backendMachine = setup({
     provider: input.backend.provider,
     models: input.backend.models,
     inFlight: 0,
+    queued: 0,
     succeeded: 0,
     failed: 0,
     latencyEwmaMs: undefined,

@@ -33,6 +33,8 @@ export interface RouterInput {
 
 export type RouterEvent =
   | { type: 'router.resolve'; query: RouteQuery; reply: (result: RoutePlan | OptimizerError) => void }
+  /** A new table (discovery found backends or models); resolving uses it from now on. */
+  | { type: 'router.table'; table: RoutingTable; auto?: AutoRouting | undefined }
   | { type: 'debug.crash' };
 
 export const routerMachine = setup({
@@ -66,6 +68,12 @@ export const routerMachine = setup({
   context: ({ input }) => ({ table: input.table, auto: input.auto, health: input.health ?? NO_HEALTH, resolved: 0, notFound: 0 }),
   on: {
     'router.resolve': { actions: 'resolve' },
+    'router.table': {
+      actions: assign(({ context, event }) => {
+        const { table, auto } = event as Extract<RouterEvent, { type: 'router.table' }>;
+        return { table, auto: auto ?? context.auto };
+      }),
+    },
     'debug.crash': { actions: 'crash' },
   },
 });

@@ -1,12 +1,14 @@
 import { createActor, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate';
-import { rootSupervisorInput } from '../actors/tree.js';
+import { backendChildSpec, rootSupervisorInput } from '../actors/tree.js';
+import { ROUTER_SYSTEM_ID } from '../actors/router.js';
+import { Discovery } from './discovery/discovery.js';
+import { startupSummary } from './discovery/startup-summary.js';
 import type { Runtime } from '../actors/runtime.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
-import type { OptimizerConfig } from './config/types.js';
+import type { CatalogEntry, OptimizerConfig } from './config/types.js';
 import type { HealthReport } from './health/report.js';
 import { AgentDirectory } from './identity/agents.js';
 import type { Logger } from './log/logger.js';
-import { buildRoutingTable } from './routing/table.js';
 import { buildAutoRouting } from './routing/auto.js';
 import { buildModelCatalog } from './providers/catalog.js';
 import { openStore } from './store/open-store.js';
@@ -64,22 +66,25 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     },
   });
 
+  // Before the tree: it starts with every backend found (each probe is bounded by discovery.timeoutMs).
+  const discovery = new Discovery({ config, env, logger, bus });
+  await discovery.start();
+  const backends = discovery.backends();
+
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
-  const table = buildRoutingTable(config);
-  const catalog = buildModelCatalog(config);
   const runtime: Runtime = {
     config,
     logger,
     bus,
     env,
     directory,
-    table,
-    catalog,
-    auto: buildAutoRouting(config, table, catalog),
+    ...routingOf(config, discovery),
+    discovery,
+    backendSpecs: [],
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
-    quotas: new Map(config.backends.map((b) => [b.id, new QuotaTracker()])),
+    quotas: new Map(backends.map((b) => [b.id, new QuotaTracker()])),
     startedAt: Date.now(),
     root: undefined,
     store: undefined,
@@ -89,6 +94,20 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     boundPort: undefined,
     closing: Promise.resolve(),
   };
+
+  runtime.backendSpecs = backends.map((b) => backendChildSpec(runtime, b));
+  discovery.onChange(({ added }) => {
+    for (const backend of added) {
+      const spec = backendChildSpec(runtime, backend);
+      runtime.backendSpecs.push(spec);
+      runtime.root?.system.get('backends')?.send({ type: 'supervisor.start_child', spec });
+    }
+    const routing = routingOf(config, discovery);
+    runtime.table = routing.table;
+    runtime.catalog = routing.catalog;
+    runtime.auto = routing.auto;
+    runtime.root?.system.get(ROUTER_SYSTEM_ID)?.send({ type: 'router.table', table: routing.table, auto: routing.auto });
+  });
 
   const root = createActor(supervisorMachine, {
     input: rootSupervisorInput(runtime),
@@ -107,13 +126,20 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
   runtime.root = root;
   root.start();
 
-  const port = await Promise.race([firstListen, failed.then((error) => Promise.reject(error))]);
+  const port = await Promise.race([firstListen, failed.then((error) => Promise.reject(error))]).catch(async (error: unknown) => {
+    await discovery.stop();
+    throw error;
+  });
+  const summary = startupSummary(discovery);
+  if (discovery.availability.anyUsable) logger.info({ event: 'backends.summary', ...summary.fields }, summary.message);
+  else logger.warn({ event: 'backends.none_reachable', ...summary.fields }, summary.message);
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await runtime.frontDoor?.drain(config.server.shutdownGraceMs);
+      await discovery.stop();
       limiter.close();
       if (root.getSnapshot().status === 'active') root.send({ type: 'supervisor.stop' });
       root.stop();
@@ -133,4 +159,18 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     stop,
     failed,
   };
+}
+
+/**
+ * The routing table, model catalog and task routing for the backends known now (configured and
+ * discovered); context windows the local servers report (vLLM's `max_model_len`) count as catalog
+ * entries under the file's own.
+ */
+function routingOf(config: OptimizerConfig, discovery: Discovery): Pick<Runtime, 'table' | 'catalog' | 'auto'> {
+  const backends = discovery.backends();
+  const table = discovery.routingTable();
+  const reported: Record<string, CatalogEntry> = {};
+  for (const [name, contextWindow] of Object.entries(discovery.contextWindows())) reported[name] = { contextWindow };
+  const catalog = buildModelCatalog({ backends, catalog: { ...reported, ...config.catalog } });
+  return { table, catalog, auto: buildAutoRouting({ backends, routing: config.routing }, table, catalog) };
 }

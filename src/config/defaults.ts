@@ -5,7 +5,7 @@
  * `supervision.children` entry.
  */
 import { deepFreeze } from './deep-freeze.js';
-import type { BackendConfig, OptimizerConfig } from './types.js';
+import type { BackendConfig, OptimizerConfig, ProviderName } from './types.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -33,6 +33,15 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
     maxQueueWaitMs: 30_000, // ms a request may queue for a limit before a 429
   },
   backends: [],
+  discovery: {
+    cloudFromEnv: false, // opt-in: a key in the shell should not silently become a backend
+    local: [
+      { provider: 'ollama', baseUrl: 'http://127.0.0.1:11434' },
+      { provider: 'vllm', baseUrl: 'http://127.0.0.1:8000' },
+    ],
+    intervalMs: 15_000, // ms between probe rounds
+    timeoutMs: 1_000, // ms per probe request
+  },
   routing: {
     aliases: {},
     fallbacks: {},
@@ -102,3 +111,15 @@ export const BACKEND_DEFAULTS: BackendDefaults = deepFreeze({
   connections: 64, // keep-alive sockets in the backend's undici pool
   restart: 'permanent',
 } satisfies BackendDefaults);
+
+/** Calls that may wait for a slot of a backend with `maxConcurrency` when its `maxQueued` is unset. */
+export const DEFAULT_MAX_QUEUED = 1_024;
+
+/**
+ * Per-provider defaults applied over {@link BACKEND_DEFAULTS}. vLLM batches what it is sent but
+ * slows everyone down (and preempts) once its KV cache is full: the optimizer queues past 64
+ * calls instead of piling them on; raise it towards the server's `--max-num-seqs`.
+ */
+export const PROVIDER_BACKEND_DEFAULTS: Readonly<Partial<Record<ProviderName, Partial<BackendConfig>>>> = deepFreeze({
+  vllm: { maxConcurrency: 64 }, // calls at once
+});

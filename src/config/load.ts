@@ -12,7 +12,8 @@ import { ConfigError } from './config-error.js';
 import type { ConfigProblem } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { jsonErrorPosition } from './json-error-position.js';
-import { BACKEND_DEFAULTS, DEFAULTS } from './defaults.js';
+import { BACKEND_DEFAULTS, DEFAULTS, PROVIDER_BACKEND_DEFAULTS } from './defaults.js';
+import { checkDiscovery, normaliseDiscovery } from './discovery-checks.js';
 import type { ConfigOverrides, OptimizerConfig, ProviderName, RootChildId } from './types.js';
 
 /** The config file read when neither `--config` nor `OPTIMIZER_CONFIG` names one. */
@@ -162,6 +163,7 @@ function applyDefaults(file: JsonObject): JsonObject {
   const resilience = isRecord(merged.resilience) ? merged.resilience : {};
   const breaker = isRecord(resilience.breaker) ? resilience.breaker : {};
   if (Array.isArray(merged.backends)) merged.backends = merged.backends.map((entry) => withBackendDefaults(entry, breaker));
+  normaliseDiscovery(merged.discovery);
   const supervision = merged.supervision;
   if (isRecord(supervision) && Array.isArray(supervision.children)) {
     supervision.children = supervision.children.map(withChildDefaults);
@@ -169,10 +171,16 @@ function applyDefaults(file: JsonObject): JsonObject {
   return merged;
 }
 
-function withBackendDefaults(entry: unknown, breaker: JsonObject): unknown {
+/**
+ * One `backends[]` entry with its defaults filled in: BACKEND_DEFAULTS, the provider's own
+ * (PROVIDER_BACKEND_DEFAULTS), its preset's base URL and key env var, `breaker` (the
+ * `resilience.breaker` settings). Also builds the backends that discovery adds (src/discovery/).
+ */
+export function withBackendDefaults(entry: unknown, breaker: object): unknown {
   if (!isRecord(entry)) return entry;
   const preset = typeof entry.provider === 'string' ? PROVIDER_PRESETS[entry.provider as ProviderName] : undefined;
-  const base: JsonObject = { ...BACKEND_DEFAULTS, breaker };
+  const own = typeof entry.provider === 'string' ? PROVIDER_BACKEND_DEFAULTS[entry.provider as ProviderName] : undefined;
+  const base: JsonObject = { ...BACKEND_DEFAULTS, ...own, breaker };
   if (preset?.baseUrl !== undefined) base.baseUrl = preset.baseUrl;
   if (preset?.defaultApiKeyEnv !== undefined) base.apiKeyEnv = preset.defaultApiKeyEnv;
   const backend = mergeDeep(base, entry) as JsonObject;
@@ -222,6 +230,7 @@ function checkSemantics(config: JsonObject, problems: ConfigProblem[]): void {
   checkRouting(config.routing, servedModels, problems);
   checkSupervision(config.supervision, problems);
   checkResilience(config, problems);
+  checkDiscovery(config.discovery, backends, problems);
 }
 
 /** Returns backend id → the models it serves. */

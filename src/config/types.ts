@@ -105,6 +105,39 @@ export interface BackendConfig {
   limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
   /** This backend's breaker (defaults: `resilience.breaker`). */
   breaker: BreakerConfig;
+  /**
+   * Calls sent to this backend at once; more wait in its transport (FIFO, up to `maxQueued`, each
+   * until its request is cancelled or reaches its deadline). Unset = no limit (vLLM: 64 by default).
+   */
+  maxConcurrency?: number;
+  /** Calls that may wait for a slot when `maxConcurrency` is reached (default 1024); past it a call fails at once (BACKEND_UNAVAILABLE) and fails over. */
+  maxQueued?: number;
+}
+
+/** Local server kinds that discovery can probe (docs/local-backends.md). */
+export type LocalProvider = 'ollama' | 'vllm' | 'lmstudio';
+
+/** One local server discovery looks for. */
+export interface LocalProbeConfig {
+  provider: LocalProvider;
+  /** The server's root URL, e.g. `http://127.0.0.1:11434` (a trailing `/v1` is accepted and dropped). */
+  baseUrl: string;
+  /** Id of the backend it becomes when found (default: the provider name, or `<provider>-<port>` when that id is taken). */
+  id?: string;
+  /** The `maxConcurrency` of the backend it becomes (default: the provider's, see `backends[].maxConcurrency`). */
+  maxConcurrency?: number;
+}
+
+/** How backends are found besides `backends[]` (src/discovery/). */
+export interface DiscoveryConfig {
+  /** Add a backend for each cloud provider preset whose usual key env var is set (e.g. GROQ_API_KEY → `groq`), unless one is configured. */
+  cloudFromEnv: boolean;
+  /** Local servers probed at start and every `intervalMs`; one that answers becomes a backend. `[]` turns local discovery off. */
+  local: LocalProbeConfig[];
+  /** Between two probe rounds (local servers found and local backends configured), in ms. */
+  intervalMs: number;
+  /** Each probe request's timeout, in ms (no retries: the next round is the retry). */
+  timeoutMs: number;
 }
 
 export interface AgentConfig {
@@ -195,6 +228,7 @@ export interface OptimizerConfig {
     maxQueueWaitMs: number;
   };
   backends: BackendConfig[];
+  discovery: DiscoveryConfig;
   routing: RoutingConfig;
   /** `model id` or `backendId/model` → context window, prices and task strengths, over the built-in catalog. */
   catalog: Record<string, CatalogEntry>;

@@ -150,6 +150,12 @@ export const ERRORS = {
     description:
       'No candidate backend can do what the request needs (e.g. embeddings on Anthropic, `n` > 1 on Groq); the message names the capability. Each backend that lacks it is skipped before any upstream call.',
   },
+  NO_BACKEND_REACHABLE: {
+    status: 503,
+    type: 'api_error',
+    description:
+      'No backend can take calls: every configured one lacks its key and no local server answers its probe; the message names the env vars to set and the servers to start.',
+  },
 
   // ── the optimizer itself ───────────────────────────────────────────────────
   SHUTTING_DOWN: { status: 503, type: 'server_error', description: 'The optimizer is draining for shutdown.' },

@@ -13,6 +13,7 @@ import { planRetry, retryDecision, retryHintFor } from '../resilience/retry.js';
 import type { RoutePlan, RouteTarget } from '../routing/table.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
+import type { Availability } from '../discovery/availability.js';
 
 /** One call to one backend; resolves with the in-stream failure when a started stream broke. */
 export type CallOnce = (target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal) => Promise<OptimizerError | undefined>;
@@ -26,6 +27,8 @@ export interface DeliveryDeps {
   bus: EventBus;
   deadLetters: DeadLetters;
   quotas: ReadonlyMap<string, QuotaTracker>;
+  /** Backends a health probe says are down are skipped like an open breaker (src/discovery/). */
+  availability?: Availability | undefined;
   random: RandomSource;
   now: () => number;
   /** True once the shutdown grace ran out: a request cut then is dead-lettered. */
@@ -88,6 +91,12 @@ export class Delivery {
         if (index + 1 < candidates.length) {
           bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
         }
+        index++;
+        continue;
+      }
+      const down = this.deps.availability?.unusableReason(target.backendId);
+      if (down !== undefined) {
+        attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `Skipped: ${down}.`)));
         index++;
         continue;
       }

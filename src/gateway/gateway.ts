@@ -27,6 +27,7 @@ import { isAutoModel, type RouteTarget } from '../routing/table.js';
 import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
+import type { Availability } from '../discovery/availability.js';
 
 /** Largest error body read from a backend (the rest is dropped). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   deadLetters: DeadLetters;
   /** Per backend: what its rate-limit headers said. */
   quotas: ReadonlyMap<string, QuotaTracker>;
+  /** Which backends are disabled or down (src/discovery/availability.ts). */
+  availability?: Availability | undefined;
   /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
   now?: () => number;
 }
@@ -82,6 +85,7 @@ export class Gateway {
       bus: deps.bus,
       deadLetters: deps.deadLetters,
       quotas: deps.quotas,
+      availability: deps.availability,
       random: randomSource(deps.config.resilience.jitterSeed),
       now,
       shuttingDown: () => this.#shuttingDown,
@@ -130,14 +134,7 @@ export class Gateway {
       counted = true;
       bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
-      const model = req.body.model as string | undefined;
-      // Only `auto` reads the request (task routing): other models route on the name alone.
-      const route = resolveVia(
-        system,
-        isAutoModel(model)
-          ? { model, pinnedBackend: req.hints.backend, request: { endpoint: req.endpoint, body: req.body, taskHint: req.hints.taskType, agentType: req.agentType } }
-          : { model, pinnedBackend: req.hints.backend },
-      );
+      const route = this.#route(req);
       const meta: ResponseMeta = {
         requestId: req.requestId,
         backend: route.target.backendId,
@@ -210,6 +207,8 @@ export class Gateway {
         signal = flight.controller.signal;
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
+      // Nothing to call (no key set, no local server up): say what to set, without queueing.
+      if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
       try {
         await this.#admit(req, route.target.backendId, signal, promptTokens);
@@ -239,6 +238,24 @@ export class Gateway {
       if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
+    }
+  }
+
+  /** The router's plan; with no backend at all usable, "no backend" is answered as NO_BACKEND_REACHABLE (what to set). */
+  #route(req: GatewayRequest) {
+    try {
+      const model = req.body.model as string | undefined;
+      // Only `auto` reads the request (task routing): other models route on the name alone.
+      return resolveVia(
+        this.deps.system,
+        isAutoModel(model)
+          ? { model, pinnedBackend: req.hints.backend, request: { endpoint: req.endpoint, body: req.body, taskHint: req.hints.taskType, agentType: req.agentType } }
+          : { model, pinnedBackend: req.hints.backend },
+      );
+    } catch (error) {
+      const { availability } = this.deps;
+      if (availability?.anyUsable === false && (error as OptimizerError).code === 'NO_BACKENDS') throw availability.nothingReachableError();
+      throw error;
     }
   }
 

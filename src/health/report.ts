@@ -2,6 +2,8 @@ import type { AnyActorRef } from 'xstate';
 import type { BackendContext } from '../../machines/backend.machine.js';
 import { breakerHealth, type BreakerHealth, type BreakerSnapshot } from '../../machines/breaker.machine.js';
 import { childStatuses, type ChildStatus, type SupervisorContext } from '../../machines/supervisor.machine.js';
+import type { ProbeStatus } from '../discovery/availability.js';
+import type { Discovery, LocalProbeHealth } from '../discovery/discovery.js';
 
 export interface TreeNode extends ChildStatus {
   strategy?: string;
@@ -14,9 +16,18 @@ export interface TreeNode extends ChildStatus {
 export interface BackendHealth {
   id: string;
   provider: string;
-  /** `serving`, `disabled` (with the reason), or `restarting` (its actor is down). */
-  state: 'serving' | 'disabled' | 'restarting';
+  /**
+   * `serving`, `disabled` (with the reason), `restarting` (its actor is down), or, for a local
+   * backend whose health probe fails, `unreachable` / `unhealthy` (see `probe`).
+   */
+  state: 'serving' | 'disabled' | 'restarting' | 'unreachable' | 'unhealthy';
   disabledReason?: string;
+  /** A local backend's last health probe: where, when, its state and, for vLLM, its /metrics load gauges. */
+  probe?: Omit<ProbeStatus, 'models'>;
+  /** With `maxConcurrency`: the limit and the calls waiting for a slot. */
+  concurrency?: { limit: number; inFlight: number; queued: number };
+  /** Context windows (vLLM's max_model_len) by model, when the server said. */
+  contextWindows?: Record<string, number>;
   inFlight: number;
   succeeded: number;
   failed: number;
@@ -39,6 +50,8 @@ export interface HealthReport {
   tree: TreeNode[];
   backends: BackendHealth[];
   problems: string[];
+  /** The local servers discovery looks for, and what it found there. */
+  discovery?: { local: LocalProbeHealth[] };
 }
 
 type Snapshot = { status: string; value?: unknown; context?: unknown; children?: Record<string, AnyActorRef | undefined>; machine?: { id?: string } };
@@ -62,7 +75,12 @@ function walk(ref: AnyActorRef): TreeNode[] {
 }
 
 /** Reads the live tree (no upstream call, no I/O): cheap enough for a load balancer to poll. */
-export function healthReport(root: AnyActorRef, options: { startedAt: number; inFlight: number; draining: boolean; now?: number }): HealthReport {
+export function healthReport(
+  root: AnyActorRef,
+  options: { startedAt: number; inFlight: number; draining: boolean; now?: number; discovery?: Discovery | undefined },
+): HealthReport {
+  const { discovery } = options;
+  const modelsNow = discovery ? new Map(discovery.backends().map((b) => [b.id, b.models])) : undefined;
   const tree = walk(root);
   const problems: string[] = [];
   for (const node of tree) if (node.state !== 'running') problems.push(`${node.id} is restarting (last exit: ${node.lastExit ?? 'unknown'})`);
@@ -73,7 +91,9 @@ export function healthReport(root: AnyActorRef, options: { startedAt: number; in
   const backends: BackendHealth[] = (backendsNode?.children ?? []).map((node) => {
     const snapshot = backendChildren[node.id]?.getSnapshot() as (Snapshot & { context: BackendContext }) | undefined;
     const context = snapshot?.status === 'active' ? snapshot.context : undefined;
-    const state: BackendHealth['state'] = !context ? 'restarting' : context.disabledReason !== undefined ? 'disabled' : 'serving';
+    const probe = discovery?.availability.probe(node.id);
+    const probeDown = probe?.state === 'unreachable' || probe?.state === 'unhealthy' ? probe.state : undefined;
+    const state: BackendHealth['state'] = !context ? 'restarting' : context.disabledReason !== undefined ? 'disabled' : (probeDown ?? 'serving');
     const health: BackendHealth = {
       id: node.id,
       provider: context?.provider ?? 'unknown',
@@ -84,8 +104,17 @@ export function healthReport(root: AnyActorRef, options: { startedAt: number; in
       latencyEwmaMs: context?.latencyEwmaMs ?? null,
       lastErrorCode: context?.lastErrorCode ?? null,
       restarts: node.restarts,
-      models: context?.models ?? [],
+      models: modelsNow?.get(node.id) ?? context?.models ?? [],
     };
+    if (probe) {
+      const { models: listed, ...rest } = probe;
+      health.probe = rest;
+      const windows = listed.filter((m) => m.maxModelLen !== undefined).map((m) => [m.id, m.maxModelLen!] as const);
+      if (windows.length > 0) health.contextWindows = Object.fromEntries(windows);
+      if (probeDown && context) problems.push(`backend ${node.id} is ${probeDown} at ${probe.url}${probe.reason ? ` (${probe.reason})` : ''}`);
+    }
+    const limit = context?.input.backend.maxConcurrency;
+    if (limit !== undefined) health.concurrency = { limit, inFlight: context?.inFlight ?? 0, queued: context?.queued ?? 0 };
     const breaker = (snapshot?.children as Record<string, AnyActorRef | undefined> | undefined)?.breaker;
     if (context && breaker && breaker.getSnapshot().status === 'active') {
       health.breaker = breakerHealth(breaker.getSnapshot() as BreakerSnapshot, options.now ?? Date.now());
@@ -98,7 +127,8 @@ export function healthReport(root: AnyActorRef, options: { startedAt: number; in
     return health;
   });
   const serving = backends.some((b) => b.state === 'serving');
-  if (backends.length === 0) problems.push('no backend is configured: add one to `backends` in supervisor.config.json');
+  if (discovery && !discovery.availability.anyUsable) problems.unshift(discovery.availability.nothingReachableMessage());
+  else if (backends.length === 0) problems.push('no backend is configured: add one to `backends` in supervisor.config.json');
   else if (!serving) problems.push('no backend is serving');
 
   const sessions = tree.find((n) => n.id === 'sessions')?.count ?? 0;
@@ -113,5 +143,6 @@ export function healthReport(root: AnyActorRef, options: { startedAt: number; in
     tree,
     backends,
     problems,
+    ...(discovery ? { discovery: { local: discovery.localProbes() } } : {}),
   };
 }

@@ -29,6 +29,7 @@ import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
 import { upstreamHttpError } from '../upstream/http-error.js';
+import type { Discovery } from '../discovery/discovery.js';
 
 export interface FrontDoorDeps {
   system: OptimizerSystem;
@@ -49,6 +50,8 @@ export interface FrontDoorDeps {
   quotas: ReadonlyMap<string, QuotaTracker>;
   /** The worker pool while the store actor runs. */
   pool: () => WorkerPool | undefined;
+  /** Which backends are reachable, and what the local servers list (src/discovery/). */
+  discovery?: Discovery;
   /** The admin key (from `admin.keyEnv`), if one is set. */
   adminKey: string | undefined;
   startedAt: number;
@@ -93,7 +96,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
@@ -115,11 +118,19 @@ export class FrontDoor {
     const completion = (endpoint: Endpoint): Handler => (req, res) => this.#completion(req, res, endpoint);
     for (const p of apiPaths('/chat/completions')) this.#routes.set(p, { POST: completion('chat.completions') });
     for (const p of apiPaths('/embeddings')) this.#routes.set(p, { POST: completion('embeddings') });
-    for (const p of apiPaths('/models')) this.#routes.set(p, { GET: (_req, res) => sendJson(res, 200, modelList(deps.table)) });
+    for (const p of apiPaths('/models')) this.#routes.set(p, { GET: (_req, res) => sendJson(res, 200, modelList(deps.table, deps.discovery)) });
     this.#routes.set('/health', { GET: (_req, res) => this.#health(res) });
     this.#routes.set('/admin/actors', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().tree)) });
     this.#routes.set('/admin/dlq', { GET: (req, res) => this.#admin(req, res, () => this.#listDeadLetters(req, res)) });
     this.#routes.set('/admin/backends', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, this.health().backends)) });
+    const discovery = deps.discovery;
+    if (discovery) {
+      // What discovery probes and found; `refresh` runs a round now (a server just started need not wait for the next one).
+      this.#routes.set('/admin/discovery', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, discovery.report())) });
+      this.#routes.set('/admin/discovery/refresh', {
+        POST: (req, res) => this.#admin(req, res, () => void discovery.refresh().then(() => sendJson(res, 200, discovery.report()), (error: unknown) => this.#fail(res, error))),
+      });
+    }
   }
 
   /** Starts listening on `server.host`:`port` (default `server.port`; 0 = any free port). */
@@ -143,7 +154,7 @@ export class FrontDoor {
   health() {
     const root = this.deps.root();
     if (!root) throw new OptimizerError('INTERNAL', 'The supervision tree is not running.');
-    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining });
+    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining, discovery: this.deps.discovery });
   }
 
   /**

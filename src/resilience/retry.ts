@@ -65,6 +65,7 @@ const POLICY: Partial<Record<ErrorCode, Policy>> = {
   UNKNOWN_REQUEST_ID: 'never',
   FRAME_TOO_LARGE: 'never',
   NO_BACKENDS: 'never',
+  NO_BACKEND_REACHABLE: 'never',
   ALL_BACKENDS_FAILED: 'never', // the failover is already over
   DLQ_NOT_FOUND: 'never',
   DLQ_UNAVAILABLE: 'never',

@@ -51,6 +51,8 @@ export interface BackendInput {
 export interface BackendStats {
   type: 'backend.stats';
   inFlight: number;
+  /** Calls waiting for a slot (only a backend with `maxConcurrency` has any). */
+  queued?: number;
   succeeded: number;
   failed: number;
   /** Exponentially weighted moving average of call latency (headers to end of body), ms. */

@@ -59,6 +59,7 @@ describe('error registry', () => {
       DLQ_UNAVAILABLE: 503,
       NO_BACKENDS: 503,
       CAPABILITY_UNSUPPORTED: 400,
+      NO_BACKEND_REACHABLE: 503,
       SHUTTING_DOWN: 503,
       INTERNAL: 500,
     });

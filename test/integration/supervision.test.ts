@@ -102,7 +102,9 @@ describe('supervision while serving', () => {
 });
 
 describe('a backend without its key', () => {
-  it('is disabled: /health names the variable, and its requests get 503 BACKEND_DISABLED (not dead-lettered)', async () => {
+  // The only backend: nothing is reachable, so the answer is NO_BACKEND_REACHABLE naming the variable
+  // (with another backend usable it is BACKEND_DISABLED: test/integration/discovery.test.ts).
+  it('is disabled: /health names the variable, and its requests get 503 NO_BACKEND_REACHABLE naming it (not dead-lettered)', async () => {
     const stack = await startStack({
       upstreams: {},
       config: { backends: [{ id: 'g', provider: 'groq', baseUrl: 'http://127.0.0.1:9/v1', apiKeyEnv: 'G_API_KEY', models: ['m'] }] },
@@ -119,7 +121,7 @@ describe('a backend without its key', () => {
       });
       expect(response.status).toBe(503);
       const body = (await response.json()) as { error: { code: string; message: string; dlq_id?: string } };
-      expect(body.error.code).toBe('BACKEND_DISABLED');
+      expect(body.error.code).toBe('NO_BACKEND_REACHABLE');
       expect(body.error.message).toContain('G_API_KEY');
       expect(body.error.dlq_id).toBeUndefined();
     } finally {

@@ -118,4 +118,16 @@ describe('router machine', () => {
     expect(actor.getSnapshot().status).toBe('error');
     expect(String((errors[0] as Error).message)).toContain('fault injected into router');
   });
+
+  it('router.table swaps the table: models found later (discovery) resolve from then on', () => {
+    const { actor, resolve } = start();
+    expect((resolve({ model: 'vllm/qwen', pinnedBackend: undefined }) as OptimizerError).code).toBe('MODEL_NOT_FOUND');
+    const grown = buildRoutingTable({
+      backends: [backendConfig('groq', ['llama-3.3-70b-versatile']), backendConfig('vllm', ['qwen'])],
+      routing: { aliases: {}, fallbacks: {}, defaultModel: '' },
+    });
+    actor.send({ type: 'router.table', table: grown });
+    expect(resolve({ model: 'vllm/qwen', pinnedBackend: undefined })).toMatchObject({ target: { backendId: 'vllm', model: 'qwen' }, reason: 'explicit' });
+    expect(actor.getSnapshot().context.table).toBe(grown);
+  });
 });

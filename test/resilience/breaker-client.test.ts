@@ -131,6 +131,7 @@ describe('classifyFailure', () => {
     'DLQ_NOT_FOUND',
     'DLQ_UNAVAILABLE', // our store
     'NO_BACKENDS',
+    'NO_BACKEND_REACHABLE', // nothing was called
     'SHUTTING_DOWN',
     'INTERNAL', // our bug: not the backend's fault
   ];

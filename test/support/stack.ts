@@ -65,6 +65,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log: { level: 'debug' },
       backends,
       supervision: { backoff: { initialMs: 20, maxMs: 200 } },
+      // Hermetic: no probing of the machine's real 127.0.0.1:11434 / :8000 unless a test asks.
+      discovery: { local: [] },
       ...options.config,
     }),
   );
