@@ -20,7 +20,7 @@ import { disabledReasonFor } from '../../actors/backend.js';
 import { withBackendDefaults } from '../config/load.js';
 import { Secret } from '../config/secret.js';
 import { readSecret } from '../config/secrets.js';
-import type { BackendConfig, LocalProvider, OptimizerConfig } from '../config/types.js';
+import type { BackendConfig, LocalProvider, OptimizerConfig, ProviderName } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { PROVIDER_PRESETS } from '../providers/presets.js';
 import { buildRoutingTable, type RouteTarget, type RoutingTable } from '../routing/table.js';
@@ -108,8 +108,9 @@ export class Discovery {
 
     const configuredRoots = new Set(config.backends.map((b) => serverRoot(b.baseUrl)));
     for (const backend of config.backends) {
-      if (!PROVIDER_PRESETS[backend.provider].local) continue;
-      this.#watch(backend.id, backend.provider as LocalProvider, serverRoot(backend.baseUrl), readSecret(backend.apiKeyEnv, env));
+      const kind = probeKind(backend.provider);
+      if (kind === undefined) continue;
+      this.#watch(backend.id, kind, serverRoot(backend.baseUrl), readSecret(backend.apiKeyEnv, env));
     }
     // A configured backend at the same address is that server: it is probed as configured.
     this.#candidates = config.discovery.local
@@ -360,4 +361,11 @@ function signature(backends: readonly BackendConfig[]): string {
 
 function describeServer(provider: LocalProvider): string {
   return provider === 'vllm' ? 'vLLM' : provider === 'ollama' ? 'Ollama' : 'LM Studio';
+}
+
+/** How a configured local backend is probed: Ollama's native API and its `/v1` are one server. */
+function probeKind(provider: ProviderName): LocalProvider | undefined {
+  if (provider === 'ollama-native') return 'ollama';
+  if (provider === 'ollama' || provider === 'vllm' || provider === 'lmstudio') return provider;
+  return undefined;
 }

@@ -43,7 +43,7 @@ export interface NativeUpstream {
   /** The base URL to configure the backend with (the provider preset's shape). */
   readonly url: string;
   readonly port: number;
-  /** Requests received since start (or `reset()`). */
+  /** Requests the script answered since start (or `reset()`); the preflight's (model-list probes, auth failures, unknown paths) are not counted. */
   readonly calls: number;
   readonly requests: NativeRecordedRequest[];
   /** The last request received. */
@@ -124,8 +124,10 @@ export function startScriptedServer(handler: ProviderHandler, options: ScriptedO
       }
     }
     const recorded: NativeRecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
-    requests.push(recorded);
+    // Probes and unknown paths (the preflight's) are not calls: `calls` and `requests` count what the script answers.
     if (handler.preflight({ req, res, recorded })) return;
+    calls++;
+    requests.push(recorded);
     const behaviour = queue.shift() ?? defaultBehaviour;
     const go = () => {
       if (res.destroyed) return;
@@ -142,7 +144,6 @@ export function startScriptedServer(handler: ProviderHandler, options: ScriptedO
   };
 
   const server = createServer((req, res) => {
-    calls++;
     req.on('error', () => undefined);
     res.on('error', () => undefined);
     const chunks: Buffer[] = [];
