@@ -24,6 +24,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     directory: runtime.directory,
     table: runtime.table,
     adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
+    metrics: runtime.metrics,
     startedAt: runtime.startedAt,
   });
   const stopped = new Promise<void>((resolve, reject) => {

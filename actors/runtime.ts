@@ -10,6 +10,7 @@ import type { Limiter } from '../src/limits/limiter.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import type { DeadLetters } from '../src/dlq/dead-letters.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
+import type { Metrics } from '../src/metrics/metrics.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -29,6 +30,8 @@ export interface Runtime {
   quotas: ReadonlyMap<string, QuotaTracker>;
   /** Requests that exhausted every backend, in the store's LMDB environment. */
   deadLetters: DeadLetters;
+  /** Counters, roll-ups and the Prometheus registry (undefined when `metrics.enabled` is false). */
+  metrics: Metrics | undefined;
   startedAt: number;
   /** The root supervisor, once started. */
   root: AnyActorRef | undefined;

@@ -13,6 +13,9 @@ import { Limiter } from './limits/limiter.js';
 import { DeadLetters } from './dlq/dead-letters.js';
 import { QuotaTracker } from './resilience/quota.js';
 import type { Clock } from './limits/clock.js';
+import { Metrics } from './metrics/metrics.js';
+import type { CostFunction } from './metrics/recorder.js';
+import { runtimeGauges } from './metrics/runtime-gauges.js';
 
 export interface StartOptions {
   config: OptimizerConfig;
@@ -21,6 +24,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** The rate limiter's clock (tests inject a fast or manual one); default real time. */
   limiterClock?: Clock;
+  /** What an upstream call costs in USD (for the cost metrics); without it every cost is 0. */
+  cost?: CostFunction;
   /** An XState inspection observer (the Stately inspector), if any. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -56,25 +61,30 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
 
   const bus = new EventBus();
   const limiter = Limiter.fromConfig(config, options.limiterClock, {
-    queued: (request) => bus.publish('ratelimit.queued', { agentId: request.agentId, backend: request.backendId }),
+    queued: (request) => bus.publish('ratelimit.queued', { agentId: request.agentId, backend: request.backendId, model: request.model }),
     rejected: (request, _now, error) => {
-      if (error.code === 'RATE_LIMITED') bus.publish('ratelimit.rejected', { agentId: request.agentId, backend: request.backendId, retryAfterMs: error.retryAfterMs });
+      if (error.code === 'RATE_LIMITED') {
+        bus.publish('ratelimit.rejected', { agentId: request.agentId, backend: request.backendId, model: request.model, retryAfterMs: error.retryAfterMs });
+      }
     },
   });
 
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
+  const table = buildRoutingTable(config);
+  const startedAt = Date.now();
   const runtime: Runtime = {
     config,
     logger,
     bus,
     env,
     directory,
-    table: buildRoutingTable(config),
+    table,
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
     quotas: new Map(config.backends.map((b) => [b.id, new QuotaTracker()])),
-    startedAt: Date.now(),
+    metrics: config.metrics.enabled ? new Metrics({ config, table, store: () => runtime.store, startedAt, cost: options.cost }) : undefined,
+    startedAt,
     root: undefined,
     store: undefined,
     pool: undefined,
@@ -83,6 +93,8 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     boundPort: undefined,
     closing: Promise.resolve(),
   };
+
+  if (runtime.metrics) runtime.metrics.gauges = runtimeGauges(runtime);
 
   const root = createActor(supervisorMachine, {
     input: rootSupervisorInput(runtime),

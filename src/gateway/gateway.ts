@@ -26,6 +26,8 @@ import type { RouteTarget } from '../routing/table.js';
 import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
+import { completedEventFields } from './completed-event.js';
+import { AnswerUsage } from './usage.js';
 
 /** Largest error body read from a backend (the rest is dropped). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -112,10 +114,18 @@ export class Gateway {
   /** Answers one request through `res`. Never throws: every failure becomes `res.error`. */
   async handle(req: GatewayRequest, res: Responder): Promise<void> {
     const { system, config, bus } = this.deps;
+    const startedAt = performance.now();
     this.#inFlight++;
     let session;
     let counted = false;
     let outcome = 'ok';
+    let status = 200;
+    let meta: ResponseMeta | undefined;
+    // For request.completed (built only when someone listens): the upstream answer's tokens,
+    // or the answer a hit or a join got instead of an upstream call.
+    let usage: AnswerUsage | undefined;
+    let savedAnswer: unknown;
+    let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
     let signal = req.signal;
@@ -126,7 +136,7 @@ export class Gateway {
       bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
       const route = resolveVia(system, { model: req.body.model as string | undefined, pinnedBackend: req.hints.backend });
-      const meta: ResponseMeta = {
+      meta = {
         requestId: req.requestId,
         backend: route.target.backendId,
         model: route.target.name,
@@ -137,7 +147,6 @@ export class Gateway {
       const includeUsage = req.stream && (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
       let flight: Flight | undefined;
-      let promptTokens: number | undefined;
       if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
         const keyInput = { endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant };
         // Large bodies are keyed in the worker pool (the main thread serves others meanwhile).
@@ -153,7 +162,11 @@ export class Gateway {
           if (entry) {
             outcome = 'cache.hit';
             bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
-            replayAnswer(ResponseCache.toAnswer(entry), res, { ...meta, cache: 'hit' }, req.stream, includeUsage);
+            const answer = ResponseCache.toAnswer(entry);
+            savedAnswer = answer.value;
+            status = answer.status;
+            meta.cache = 'hit';
+            replayAnswer(answer, res, meta, req.stream, includeUsage);
             return;
           }
           bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
@@ -164,7 +177,9 @@ export class Gateway {
           if (recent) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
-            replayAnswer(recent, res, { ...meta, dedupe: 'joined' }, req.stream, includeUsage);
+            savedAnswer = recent.value;
+            meta.dedupe = 'joined';
+            replayAnswer(recent, res, meta, req.stream, includeUsage);
             return;
           }
         }
@@ -173,7 +188,17 @@ export class Gateway {
           if (joined) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: false });
+            meta.dedupe = 'joined';
             await this.#follow(joined, res, req, 'joined', includeUsage);
+            if (joined.answer) {
+              savedAnswer = joined.answer.value;
+              meta.backend = joined.answer.backend;
+            } else {
+              // The flight failed (the joiner got its error), or this client left it.
+              const failure = joined.failure ?? new OptimizerError('CANCELLED', 'The request was cancelled.');
+              outcome = failure.code;
+              status = failure.status;
+            }
             return;
           }
           flight = this.#dedupe.start(key);
@@ -199,17 +224,22 @@ export class Gateway {
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
-      await this.#admit(req, route.target.backendId, signal, promptTokens);
-      await this.#delivery.deliver(req, route, meta, sink, signal, (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig));
+      await this.#admit(req, route.target, signal, promptTokens);
+      const tally = bus.wants('request.completed') ? (usage = new AnswerUsage()) : undefined;
+      await this.#delivery.deliver(req, route, meta, sink, signal, (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig, tally));
       await settled;
     } catch (error) {
       const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
+      status = failure.status;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
       if (!sink.closed) sink.error(failure);
     } finally {
       if (counted) this.#load.finished(session, req.agentId);
-      bus.publish('request.completed', { requestId: req.requestId, agentId: req.agentId, outcome });
+      if (bus.wants('request.completed')) {
+        const latencyMs = performance.now() - startedAt;
+        bus.publish('request.completed', completedEventFields(req, meta, { outcome, status, latencyMs, usage, savedAnswer, promptTokens }));
+      }
       if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
@@ -217,12 +247,13 @@ export class Gateway {
   }
 
   /** Waits for the rate limits (global, the agent's, the backend's); throws RATE_LIMITED past the deadline. */
-  async #admit(req: GatewayRequest, backendId: string, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
+  async #admit(req: GatewayRequest, target: RouteTarget, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
     const { limiter } = this.deps;
     const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
     const request = {
       agentId: req.agentId,
-      backendId,
+      backendId: target.backendId,
+      model: target.name,
       tokens: this.#countTokens ? (promptTokens ?? estimateTokens(req.body)) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
       priority: req.hints.priority ?? 0,
       signal,
@@ -250,7 +281,14 @@ export class Gateway {
    * client saw anything (so it may be retried); resolves with the failure of a stream that
    * broke after it started (already reported to the client in-stream).
    */
-  async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<OptimizerError | undefined> {
+  async #callUpstream(
+    req: GatewayRequest,
+    target: RouteTarget,
+    meta: ResponseMeta,
+    sink: Responder,
+    signal: AbortSignal,
+    usage: AnswerUsage | undefined,
+  ): Promise<OptimizerError | undefined> {
     const upstream = await callBackend(this.deps.system, target.backendId, {
       method: 'POST',
       path: UPSTREAM_PATH[req.endpoint],
@@ -262,8 +300,8 @@ export class Gateway {
       const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
       throw upstreamHttpError(upstream.status, upstream.headers, text, upstream.backendId);
     }
-    if (req.stream) return relayStream(upstream, sink, meta, signal);
-    await relayJson(upstream, sink, meta);
+    if (req.stream) return relayStream(upstream, sink, meta, signal, usage);
+    await relayJson(upstream, sink, meta, usage);
     return undefined;
   }
 }

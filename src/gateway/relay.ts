@@ -4,6 +4,7 @@ import { createSseParser, isDoneSentinel } from '../providers/sse.js';
 import { upstreamFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 import type { Responder, ResponseMeta } from './types.js';
+import type { AnswerUsage } from './usage.js';
 
 /**
  * Relaying a backend's answer to a Responder: a complete JSON body as it came, or an
@@ -22,8 +23,8 @@ export async function readText(body: Readable, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Reads a complete JSON answer and passes it on as it came. */
-export async function relayJson(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta): Promise<void> {
+/** Reads a complete JSON answer and passes it on as it came (noting its tokens in `usage`, when given). */
+export async function relayJson(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta, usage?: AnswerUsage): Promise<void> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -39,6 +40,7 @@ export async function relayJson(upstream: UpstreamResponse, res: Responder, meta
       details: { backend: upstream.backendId },
     });
   }
+  usage?.json(value);
   res.json(upstream.status, body, value, meta);
 }
 
@@ -46,9 +48,16 @@ export async function relayJson(upstream: UpstreamResponse, res: Responder, meta
  * Relays an SSE stream event by event as it arrives. The client's stream starts only
  * with the first real chunk, so a backend that fails before it can still be answered
  * with a plain error (and, later, failed over). After it, a failure is sent as an
- * explicit in-stream error, never as a clean end.
+ * explicit in-stream error, never as a clean end. `usage`, when given, notes each chunk's
+ * content and the usage chunk (for metrics).
  */
-export function relayStream(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta, signal: AbortSignal): Promise<OptimizerError | undefined> {
+export function relayStream(
+  upstream: UpstreamResponse,
+  res: Responder,
+  meta: ResponseMeta,
+  signal: AbortSignal,
+  usage?: AnswerUsage,
+): Promise<OptimizerError | undefined> {
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (!contentType.includes('text/event-stream')) {
     upstream.body.resume();
@@ -96,13 +105,18 @@ export function relayStream(upstream: UpstreamResponse, res: Responder, meta: Re
         fail(new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${upstream.backendId} sent a stream event that is not JSON.`, { details: { backend: upstream.backendId } }));
         return;
       }
-      const chunk = value as { error?: { message?: unknown }; choices?: { finish_reason?: unknown }[] };
+      const chunk = value as {
+        error?: { message?: unknown };
+        choices?: { finish_reason?: unknown; delta?: { content?: unknown; tool_calls?: unknown } }[];
+        usage?: unknown;
+      };
       if (chunk.error !== undefined) {
         const message = typeof chunk.error?.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);
         fail(new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} failed mid-stream: ${message}`, { details: { backend: upstream.backendId } }));
         return;
       }
       if (chunk.choices?.[0]?.finish_reason) sawFinishReason = true;
+      usage?.chunk(chunk);
       start();
       if (!res.streamChunk(event.data, value)) {
         body.pause();

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { startOpenAIUpstream, type OpenAIUpstream, type UpstreamOptions } from '../../src/loopback/openai-upstream.js';
 import { startOptimizer, type Optimizer } from '../../src/optimizer.js';
 import type { Clock } from '../../src/limits/clock.js';
+import type { CostFunction } from '../../src/metrics/recorder.js';
 
 export interface Stack {
   optimizer: Optimizer;
@@ -26,6 +27,8 @@ export interface StackOptions {
   dataDir?: string;
   /** The limiter's clock (e.g. fastClock(100) to make 60 s windows last 0.6 s). */
   limiterClock?: Clock;
+  /** The price function of the cost metrics. */
+  cost?: CostFunction;
 }
 
 /**
@@ -71,7 +74,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   const logger = createLogger({ level: config.log.level, destination });
-  const optimizer = await startOptimizer({ config, logger, env, ...(options.limiterClock ? { limiterClock: options.limiterClock } : {}) });
+  const optimizer = await startOptimizer({
+    config,
+    logger,
+    env,
+    ...(options.limiterClock ? { limiterClock: options.limiterClock } : {}),
+    ...(options.cost ? { cost: options.cost } : {}),
+  });
   return {
     optimizer,
     upstreams,
