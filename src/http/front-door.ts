@@ -150,7 +150,7 @@ export class FrontDoor {
   health() {
     const root = this.deps.root();
     if (!root) throw new OptimizerError('INTERNAL', 'The supervision tree is not running.');
-    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining });
+    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining, quotas: this.deps.quotas });
   }
 
   /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/limits/clock.js';
+import type { HealthReport } from '../../src/health/report.js';
 import type { StatsReport } from '../../src/metrics/stats.js';
 import { eventually, startStack, type Stack } from '../support/stack.js';
 import { parsePrometheus, sampleSum, type Exposition } from '../support/prometheus.js';
@@ -67,7 +68,8 @@ describe('metrics through the real optimizer', () => {
   beforeAll(async () => {
     // The limiter's time moves only when the test says so.
     const clock = new ManualClock(1_000_000);
-    stack = await startStack({ dataDir, cost, limiterClock: clock, upstreams: { main: {}, spare: {} }, config: CONFIG });
+    const rateLimit = { limitRequests: 10_000, remainingRequests: 9_000, resetRequests: '6m0s' };
+    stack = await startStack({ dataDir, cost, limiterClock: clock, upstreams: { main: { rateLimit }, spare: {} }, config: CONFIG });
     const main = stack.upstreams.main!;
 
     // 1. A miss, then the same deterministic request: a hit.
@@ -209,6 +211,22 @@ describe('metrics through the real optimizer', () => {
     expect(report.latency.upstream.count).toBe(15); // alice 2 on main + 1 on spare, bob 1, greedy 5, patient 6
     expect(report.latency.upstream.p50).toBeGreaterThan(0);
     expect(report.latency.upstream.p99).toBeGreaterThanOrEqual(report.latency.upstream.p95);
+  });
+
+  it("answers /health with each backend's breaker and quota and the tree with restart counts", async () => {
+    const report = (await (await fetch(`${stack.optimizer.url}/health`)).json()) as HealthReport;
+    const main = report.backends.find((b) => b.id === 'main')!;
+    const spare = report.backends.find((b) => b.id === 'spare')!;
+    expect(main.quota).toMatchObject({ limitRequests: 10_000, remainingRequests: 9_000, nearlyExhausted: false });
+    expect(main.breaker).toMatchObject({ state: 'closed' });
+    expect(spare.breaker).toMatchObject({ state: 'open', opens: 1 });
+    expect(spare.restarts).toBe(0);
+    expect(report.problems).toContain("backend spare's circuit breaker is open");
+    for (const node of report.tree) expect(typeof node.restarts).toBe('number');
+    expect(report.tree.find((n) => n.id === 'backends')!.children!.map((c) => [c.id, c.restarts])).toEqual([
+      ['main', 0],
+      ['spare', 0],
+    ]);
   });
 
   it('logs every event type of the request path (per-request ones at debug)', () => {
