@@ -92,7 +92,7 @@ export class Delivery {
         if (broke) {
           bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
         }
-        else bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
+        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
         return;
       } catch (thrown) {
         const error = toOptimizerError(thrown);

@@ -133,7 +133,8 @@ export class Gateway {
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
       this.#load.started(session, req.agentId);
       counted = true;
-      bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
+      // Per-request events: their fields are built only when someone listens (debug log, subscribers).
+      if (bus.wants('request.received')) bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
       const route = resolveVia(system, { model: req.body.model as string | undefined, pinnedBackend: req.hints.backend });
       meta = {
@@ -161,7 +162,7 @@ export class Gateway {
           const entry = this.#cache.get(key);
           if (entry) {
             outcome = 'cache.hit';
-            bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+            if (bus.wants('cache.hit')) bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
             const answer = ResponseCache.toAnswer(entry);
             savedAnswer = answer.value;
             status = answer.status;
@@ -169,7 +170,7 @@ export class Gateway {
             replayAnswer(answer, res, meta, req.stream, includeUsage);
             return;
           }
-          bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+          if (bus.wants('cache.miss')) bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
         }
         if (policy.read || policy.write) meta.cache = 'miss';
         if (policy.joinRecent) {

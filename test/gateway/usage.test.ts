@@ -26,7 +26,7 @@ describe('AnswerUsage', () => {
 
   it('takes a stream\'s usage chunk (include_usage) and counts content chunks otherwise', () => {
     const usage = new AnswerUsage();
-    usage.chunk({ choices: [{ delta: { role: 'assistant', content: '' } }] });
+    usage.chunk({ choices: [{ delta: { content: '' } }] });
     usage.chunk({ choices: [{ delta: { content: 'Hel' } }] });
     usage.chunk({ choices: [{ delta: { content: 'lo' } }] });
     usage.chunk({ choices: [{ delta: {} }] });
