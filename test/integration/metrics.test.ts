@@ -279,3 +279,36 @@ describe('metrics through the real optimizer', () => {
     expect(sampleSum(exposition, 'optimizer_requests_total')).toBe(1);
   });
 });
+
+describe('metrics switched off or guarded', () => {
+  it('with metrics.enabled false, nothing listens on the request path and /metrics and /admin/stats answer 404', async () => {
+    const stack = await startStack({ config: { log: { level: 'info' }, metrics: { enabled: false } } });
+    try {
+      expect((await chat(stack, 'alice', ask('hi'))).status).toBe(200);
+      const { bus } = stack.optimizer.runtime;
+      for (const type of ['request.received', 'request.completed', 'cache.hit', 'cache.miss', 'backend.succeeded']) expect(bus.wants(type), type).toBe(false);
+      for (const path of ['/metrics', '/admin/stats']) {
+        const response = await fetch(`${stack.optimizer.url}${path}`);
+        expect(response.status).toBe(404);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('with metrics.adminOnly, /metrics wants the admin key like /admin/*', async () => {
+    const stack = await startStack({ env: { OPT_ADMIN_KEY: 'admin-secret' }, config: { admin: { keyEnv: 'OPT_ADMIN_KEY' }, metrics: { adminOnly: true } } });
+    try {
+      const refused = await fetch(`${stack.optimizer.url}/metrics`);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ADMIN_FORBIDDEN');
+      const allowed = await fetch(`${stack.optimizer.url}/metrics`, { headers: { authorization: 'Bearer admin-secret' } });
+      expect(allowed.status).toBe(200);
+      expect(parsePrometheus(await allowed.text()).types.get('optimizer_requests_total')).toBe('counter');
+      expect((await fetch(`${stack.optimizer.url}/admin/stats`)).status).toBe(403);
+    } finally {
+      await stack.close();
+    }
+  });
+});
