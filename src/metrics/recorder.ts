@@ -112,7 +112,8 @@ export class MetricsRecorder {
     const targets = this.#targetsFor(event.at, labels.agent(String(event.agentId)), backend, model);
     const outcome = event.outcome;
     const hit = event.cache === 'hit';
-    const joined = event.dedupe === 'joined';
+    // A join saved a call only when the answer came: a joiner whose leader failed got its error.
+    const joined = outcome === 'dedupe.joined';
     const failed = outcome !== 'ok' && outcome !== 'cache.hit' && outcome !== 'dedupe.joined';
     const tokensIn = num(event.tokensIn);
     const tokensOut = num(event.tokensOut);

@@ -38,19 +38,21 @@ describe('the metrics recorder', () => {
     bus.publish('request.completed', done({ agentId: 'b', dedupe: 'joined', outcome: 'dedupe.joined', tokensSavedIn: 7, tokensSavedOut: 3 }));
     bus.publish('request.completed', done({ agentId: 'b', outcome: 'ALL_BACKENDS_FAILED', status: 502 }));
     bus.publish('request.completed', done({ backend: undefined, model: undefined, cache: undefined, outcome: 'MODEL_NOT_FOUND', status: 404 }));
+    // A joiner whose leader failed saved nothing: an error, not a join.
+    bus.publish('request.completed', done({ agentId: 'c', dedupe: 'joined', outcome: 'ALL_BACKENDS_FAILED', status: 502 }));
 
     const stats = metrics.stats();
-    expect(stats.totals).toMatchObject({ requests: 5, cacheHits: 1, cacheMisses: 3, dedupeJoins: 1, errors: 2, tokensIn: 100, tokensOut: 20, tokensSaved: 130 });
+    expect(stats.totals).toMatchObject({ requests: 6, cacheHits: 1, cacheMisses: 4, dedupeJoins: 1, errors: 3, tokensIn: 100, tokensOut: 20, tokensSaved: 130 });
     expect(stats.byAgent.a).toMatchObject({ requests: 3, cacheHits: 1, errors: 1 });
     expect(stats.byBackend.none).toMatchObject({ requests: 1, errors: 1 });
-    expect(stats.byModel['groq/llama']).toMatchObject({ requests: 4, dedupeJoins: 1 });
+    expect(stats.byModel['groq/llama']).toMatchObject({ requests: 5, dedupeJoins: 1 });
     expect(stats.latency.cache.count).toBe(1);
     expect(stats.latency.dedupe.count).toBe(1);
     expect(stats.latency.upstream.count).toBe(1); // errors are not timed
 
     const m = parsePrometheus(await metrics.prometheusText());
     expect(sampleSum(m, 'optimizer_request_errors_by_code_total', { backend: 'none', code: 'MODEL_NOT_FOUND' })).toBe(1);
-    expect(sampleSum(m, 'optimizer_request_errors_by_code_total', { backend: 'groq', code: 'ALL_BACKENDS_FAILED' })).toBe(1);
+    expect(sampleSum(m, 'optimizer_request_errors_by_code_total', { backend: 'groq', code: 'ALL_BACKENDS_FAILED' })).toBe(2);
     expect(sampleSum(m, 'optimizer_request_duration_seconds_count', { source: 'cache', backend: 'groq' })).toBe(1);
     expect(sampleSum(m, 'optimizer_request_duration_seconds_bucket', { source: 'cache', le: '0.001' })).toBe(1);
   });

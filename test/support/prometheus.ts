@@ -41,8 +41,10 @@ export function parsePrometheus(text: string): Exposition {
     if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = value!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : Number(match[3]);
-    if (Number.isNaN(value) && match[3] !== 'NaN') throw new Error(`bad value in: ${line}`);
+    // Like Prometheus (Go's ParseFloat): Inf and NaN in any case (prom-client writes `Nan`).
+    const raw = match[3]!.toLowerCase();
+    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? Number.NaN : Number(match[3]);
+    if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value in: ${line}`);
     samples.push({ name: match[1]!, labels, value });
   }
   return { samples, types, help };
