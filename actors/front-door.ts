@@ -28,6 +28,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     },
     discovery: runtime.discovery,
     adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
+    metrics: runtime.metrics,
     startedAt: runtime.startedAt,
   });
   const stopped = new Promise<void>((resolve, reject) => {

@@ -14,6 +14,7 @@ import type { ModelCatalog } from '../src/providers/catalog.js';
 import type { AutoRouting } from '../src/routing/auto.js';
 import type { Discovery } from '../src/discovery/discovery.js';
 import type { ChildSpec } from '../machines/supervisor.machine.js';
+import type { Metrics } from '../src/metrics/metrics.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -45,6 +46,8 @@ export interface Runtime {
   quotas: ReadonlyMap<string, QuotaTracker>;
   /** Requests that exhausted every backend, in the store's LMDB environment. */
   deadLetters: DeadLetters;
+  /** Counters, roll-ups and the Prometheus registry (undefined when `metrics.enabled` is false). */
+  metrics: Metrics | undefined;
   startedAt: number;
   /** The root supervisor, once started. */
   root: AnyActorRef | undefined;

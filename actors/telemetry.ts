@@ -7,21 +7,28 @@ const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit
 const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.failed', 'backend.failover', 'breaker.*', 'ratelimit.rejected', 'dlq.*', 'alert.*'];
 
 /**
- * Telemetry: the raw event log. Every bus event becomes one JSON line through pino
- * (metrics and the dashboard subscribe to the same bus in later issues).
+ * Telemetry: the raw event log (every bus event becomes one JSON line through pino: the
+ * per-request ones at `debug`, the rest at `info`) and the metrics, attached to the bus
+ * while this actor runs (their counts live in `runtime.metrics` and outlive its restarts;
+ * stopping it writes the pending roll-ups).
  */
 export const telemetryActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
   const { bus, logger } = input.runtime;
   const log = logger.child({ component: 'events' });
+  const detachMetrics = input.runtime.metrics?.attach(bus);
   // Per-request events are only listened to when they will be written: with nobody
   // listening, publishing them costs the request path a map lookup.
   const pattern = log.isLevelEnabled('debug') ? '*' : undefined;
-  if (pattern) {
-    return bus.subscribe(pattern, (event) => {
-      if (PER_REQUEST.has(event.type)) log.debug({ event }, event.type);
-      else log.info({ event }, event.type);
-    });
-  }
-  const unsubscribe = [...OPERATIONAL_TOPICS].map((topic) => bus.subscribe(topic, (event) => log.info({ event }, event.type)));
-  return () => unsubscribe.forEach((stop) => stop());
+  const unsubscribe = pattern
+    ? [
+        bus.subscribe(pattern, (event) => {
+          if (PER_REQUEST.has(event.type)) log.debug({ event }, event.type);
+          else log.info({ event }, event.type);
+        }),
+      ]
+    : OPERATIONAL_TOPICS.map((topic) => bus.subscribe(topic, (event) => log.info({ event }, event.type)));
+  return () => {
+    unsubscribe.forEach((stop) => stop());
+    detachMetrics?.();
+  };
 });

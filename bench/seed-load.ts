@@ -3,8 +3,9 @@
  * WebSocket sessions and half over HTTP, with a realistic share of repeated prompts; then the same
  * calls again once the first wave has finished. Measures what the response cache and the in-flight
  * dedupe do for a fleet: errors (must be 0), cache hit rate, dedupe catch rate (duplicates
- * collapsed ÷ duplicates sent; must be above 90 %), upstream calls saved, p50/p99 latency, and the
- * optimizer's memory.
+ * collapsed ÷ duplicates sent; must be above 90 %), upstream calls saved, p50/p99 latency, the
+ * optimizer's memory, and how fast `GET /health` answers during the load (sampled on a connection
+ * of its own; p99 must stay under 100 ms).
  *
  * The loopback OpenAI upstream runs in this process (so its `calls` counter can be read), with a
  * realistic latency (200 ms) so that concurrent duplicates overlap; the optimizer runs as a child
@@ -14,7 +15,7 @@
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/seed-load.js     (--help for the settings)
  *
- * Prints a table with PASS/FAIL for the two musts and exits 1 when one fails; writes
+ * Prints a table with PASS/FAIL for the three musts and exits 1 when one fails; writes
  * bench/results/<timestamp>-seed-load.json and prints a markdown block for bench/RESULTS.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,7 @@ import { Pool } from 'undici';
 import { startOpenAIUpstream } from '../src/loopback/openai-upstream.js';
 import type { OpenAIUpstream } from '../src/loopback/openai-upstream.js';
 import { watchForeignCpu } from './lib/cpu.js';
+import { pollHealth } from './lib/health-poller.js';
 import { LatencyRecorder } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
 import type { MachineFacts } from './lib/machine.js';
@@ -54,6 +56,7 @@ interface Settings extends MixSettings {
   globalRpm: number;
   perAgentRpm: number;
   callTimeoutMs: number;
+  healthIntervalMs: number;
   pin: boolean;
   optimizerScript: string;
   resultsDir: string;
@@ -88,6 +91,7 @@ repeated prompts, in waves. env vars [defaults]:
   SEED_GLOBAL_RPM            limits.global.requestsPerMinute [100000]
   SEED_PER_AGENT_RPM         limits.perAgent.requestsPerMinute [1000]
   SEED_CALL_TIMEOUT_MS       per-call timeout [15000]
+  SEED_HEALTH_INTERVAL_MS    GET /health sampled this often during each wave, one at a time [20]
   SEED_PIN                   0: no taskset (default: optimizer on CPU 0, this process on CPU 1) [1]
   SEED_OPTIMIZER_SCRIPT      optimizer entry point [dist/src/main.js]
   SEED_RESULTS_DIR           where the JSON goes [bench/results]`;
@@ -125,6 +129,7 @@ function readSettings(): Settings {
     globalRpm: envInt('SEED_GLOBAL_RPM', 100_000, 1),
     perAgentRpm: envInt('SEED_PER_AGENT_RPM', 1000, 1),
     callTimeoutMs: envInt('SEED_CALL_TIMEOUT_MS', 15_000, 100),
+    healthIntervalMs: envInt('SEED_HEALTH_INTERVAL_MS', 20, 5, 10_000),
     pin: process.env['SEED_PIN'] !== '0',
     optimizerScript: resolve(ROOT, process.env['SEED_OPTIMIZER_SCRIPT'] ?? 'dist/src/main.js'),
     resultsDir: resolve(ROOT, process.env['SEED_RESULTS_DIR'] ?? 'bench/results'),
@@ -171,7 +176,12 @@ interface WaveRun {
   /** CPU time (user + system) the optimizer and this process used during the wave, ms. */
   optimizerCpuMs: number | undefined;
   benchCpuMs: number | undefined;
+  /** `GET /health` during the wave: each answered sample's latency (ms), and the polls that failed or were skipped (the previous one still running). */
+  health: { latenciesMs: number[]; failed: number; skipped: number };
 }
+
+/** The /health must: p99 under this while the load runs. */
+const HEALTH_P99_LIMIT_MS = 100;
 
 /** utime + stime of a process from `/proc/<pid>/stat`, in ms (USER_HZ = 100). */
 function cpuMs(pid: number | 'self'): number | undefined {
@@ -192,6 +202,7 @@ async function runWave(
   pool: Pool,
   upstream: OpenAIUpstream,
   optimizerPid: number,
+  origin: string,
   s: Settings,
 ): Promise<WaveRun> {
   // Prepare everything first: encode the WS frames, serialise the HTTP bodies.
@@ -216,6 +227,9 @@ async function runWave(
   const cpu = watchForeignCpu([optimizerPid]);
   const optCpu0 = cpuMs(optimizerPid);
   const selfCpu0 = cpuMs('self');
+  // /health on its own keep-alive connection, sampled at a fixed cadence while the wave runs
+  // (its first poll goes out when the send loop below yields).
+  const health = pollHealth(origin, s.healthIntervalMs);
 
   // The barrier: every call is sent from this one synchronous loop.
   const promises: Promise<CallResult>[] = [];
@@ -238,13 +252,26 @@ async function runWave(
   log(`  wave ${plan.wave}: send loop ${fmtMs(fireMs)} ms, of which WebSocket sends ${fmtMs(fireWsMs)} ms`);
   const results = await Promise.all(promises);
   const wallMs = performance.now() - t0;
+  await health.stop();
   writes.stop();
   const foreignCpuPct = cpu.stop();
   const optimizerCpuMs = delta(optCpu0, cpuMs(optimizerPid));
   const benchCpuMs = delta(selfCpu0, cpuMs('self'));
   const mem = rss.stop();
   results.sort((a, b) => a.index - b.index);
-  return { wave: plan.wave, startedAt: t0, results, fireMs, wallMs, upstreamCalls: upstream.calls - upBefore, rss: mem, foreignCpuPct, optimizerCpuMs, benchCpuMs };
+  return {
+    wave: plan.wave,
+    startedAt: t0,
+    results,
+    fireMs,
+    wallMs,
+    upstreamCalls: upstream.calls - upBefore,
+    rss: mem,
+    foreignCpuPct,
+    optimizerCpuMs,
+    benchCpuMs,
+    health: { latenciesMs: health.samples.map((h) => h.doneAt - h.sentAt), failed: health.failed, skipped: health.skipped },
+  };
 }
 
 // ── analysis ─────────────────────────────────────────────────────────────────────────────────────
@@ -307,6 +334,10 @@ interface WaveStats {
   foreignCpuPct: number | undefined;
   optimizerCpuMs: number | undefined;
   benchCpuMs: number | undefined;
+  /** `GET /health` latency during the wave (max included: it is the one a load balancer's timeout sees). */
+  health: Pcts;
+  healthFailed: number;
+  healthSkipped: number;
 }
 
 const collapsedOutcome = (r: CallResult): boolean => r.cache === 'hit' || r.dedupe === 'joined';
@@ -432,6 +463,9 @@ function analyse(run: WaveRun, seenBefore: ReadonlyMap<string, Seen>, s: Setting
     foreignCpuPct: run.foreignCpuPct,
     optimizerCpuMs: run.optimizerCpuMs,
     benchCpuMs: run.benchCpuMs,
+    health: pcts(run.health.latenciesMs),
+    healthFailed: run.health.failed,
+    healthSkipped: run.health.skipped,
   };
 }
 
@@ -439,6 +473,8 @@ function analyse(run: WaveRun, seenBefore: ReadonlyMap<string, Seen>, s: Setting
 
 /** The dedupe must: above 90 % (not applicable to a wave without duplicates). */
 const catchPass = (w: WaveStats): boolean => w.duplicatesSent === 0 || w.catchRate > 0.9;
+/** The /health must: answered during the load (no failed poll), p99 under HEALTH_P99_LIMIT_MS. */
+const healthPass = (w: WaveStats): boolean => w.health.n > 0 && w.healthFailed === 0 && w.health.p99 < HEALTH_P99_LIMIT_MS;
 const pct = (v: number): string => (Number.isFinite(v) ? `${(v * 100).toFixed(1)} %` : 'n/a');
 const noisy = (w: WaveStats): boolean => w.foreignCpuPct !== undefined && w.foreignCpuPct > NOISY_FOREIGN_CPU_PCT;
 
@@ -480,6 +516,13 @@ function table(waves: WaveStats[], hwmKiB: number | undefined): { headers: strin
       row('  cache hit', (w) => pctsCell(w.latency['hit'] as Pcts, w)),
       row('stream first chunk p50 / p99 ms', (w) => pctsCell(w.firstChunk['all'] as Pcts, w)),
       row('  WebSocket / HTTP p50', (w) => `${fmtMs((w.firstChunk['ws'] as Pcts).p50)} / ${fmtMs((w.firstChunk['http'] as Pcts).p50)}`),
+      row(
+        'GET /health during the load p50 / p99 / max ms (samples)',
+        (w) => (w.health.n === 0 ? '—' : `${fmtMs(w.health.p50)} / ${fmtMs(w.health.p99)} / ${fmtMs(w.health.max)}${noisy(w) ? '~' : ''} (${w.health.n})`),
+        `p99 < ${HEALTH_P99_LIMIT_MS}`,
+        healthPass,
+      ),
+      row('  /health polls failed / skipped (previous still running)', (w) => `${w.healthFailed} / ${w.healthSkipped}`),
       row('send loop / wave wall time ms', (w) => `${fmtMs(w.fireMs)} / ${fmtMs(w.wallMs)}`),
       row('CPU ms used: optimizer / bench (agents + upstream)', (w) => `${fmtInt(w.optimizerCpuMs)} / ${fmtInt(w.benchCpuMs)}`),
       row('optimizer peak RSS MiB (sampled)', (w) => fmtMiB(w.rss.peakRssKiB)),
@@ -616,7 +659,7 @@ async function main(): Promise<number> {
     for (let w = 1; w <= s.waves; w++) {
       if (w > 1 && s.waveGapMs > 0) await new Promise((r) => setTimeout(r, s.waveGapMs));
       const wp = w === 1 ? wave1 : plan.wave(w);
-      const run = await runWave(wp, agents, pool, upstream, optimizer.pid, s);
+      const run = await runWave(wp, agents, pool, upstream, optimizer.pid, origin, s);
       const st = analyse(run, seen, s);
       remember(run, seen, s);
       runs.push(run);
@@ -624,7 +667,8 @@ async function main(): Promise<number> {
       log(
         `  wave ${w}: ${st.calls} calls in ${fmtMs(st.wallMs)} ms, errors ${st.errors}, cache hits ${st.cache['hit'] ?? 0}, ` +
           `joined ${st.dedupe['joined'] ?? 0}, catch rate ${pct(st.catchRate)}, upstream calls ${st.upstreamCalls}, ` +
-          `p50/p99 ${fmtMs(st.latency['all']?.p50)}/${fmtMs(st.latency['all']?.p99)} ms` +
+          `p50/p99 ${fmtMs(st.latency['all']?.p50)}/${fmtMs(st.latency['all']?.p99)} ms, ` +
+          `/health p99/max ${fmtMs(st.health.p99)}/${fmtMs(st.health.max)} ms` +
           (st.foreignCpuPct !== undefined ? `, other CPU ${Math.round(st.foreignCpuPct)}%` : ''),
       );
     }
@@ -635,6 +679,7 @@ async function main(): Promise<number> {
     const found = anomalies(stats);
     const errors = stats.reduce((a, w) => a + w.errors, 0);
     const catchOk = stats.every(catchPass);
+    const healthOk = stats.every(healthPass);
     const notes = [
       `Dedupe catch rate = calls answered with x-cache hit or x-dedupe joined ÷ duplicates sent. A duplicate is a call whose request (the body without stream / stream_options, which the optimizer's key leaves out too) was sent concurrently in the same wave (all but one of each), or in an earlier wave and still answerable without the upstream (deterministic: cached; otherwise answered less than dedupe.windowMs before). Upstream calls are the loopback's own counter; the fewest possible is one per request that is not such a duplicate.`,
       ...found,
@@ -658,7 +703,7 @@ async function main(): Promise<number> {
         settings: { ...s, optimizerScript: relative(ROOT, s.optimizerScript), resultsDir: relative(ROOT, s.resultsDir) },
         counts: plan.counts,
         waves: stats,
-        verdicts: { errors, errorsPass: errors === 0, catchRatePass: catchOk },
+        verdicts: { errors, errorsPass: errors === 0, catchRatePass: catchOk, healthPass: healthOk },
         anomalies: found,
         calls: '__CALLS__',
       },
@@ -678,7 +723,8 @@ async function main(): Promise<number> {
       '',
       ...notes.map((n) => `- ${n}`),
       '',
-      `errors: ${errors === 0 ? 'PASS' : 'FAIL'} (${errors}); dedupe catch rate > 90 %: ${catchOk ? 'PASS' : 'FAIL'} (${stats.map((w) => pct(w.catchRate)).join(', ')})`,
+      `errors: ${errors === 0 ? 'PASS' : 'FAIL'} (${errors}); dedupe catch rate > 90 %: ${catchOk ? 'PASS' : 'FAIL'} (${stats.map((w) => pct(w.catchRate)).join(', ')}); ` +
+        `/health p99 < ${HEALTH_P99_LIMIT_MS} ms under load: ${healthOk ? 'PASS' : 'FAIL'} (${stats.map((w) => fmtMs(w.health.p99)).join(', ')} ms)`,
       `raw results: ${jsonRel}`,
       '',
       '----- markdown for bench/RESULTS.md -----',
@@ -686,7 +732,7 @@ async function main(): Promise<number> {
       '----- end -----',
     ];
     process.stdout.write(`${out.join('\n')}\n`);
-    return errors === 0 && catchOk ? 0 : 1;
+    return errors === 0 && catchOk && healthOk ? 0 : 1;
   } finally {
     await Promise.all([...agents.values()].map((a) => a.close()));
     await pool?.close();

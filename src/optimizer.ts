@@ -10,13 +10,16 @@ import type { HealthReport } from './health/report.js';
 import { AgentDirectory } from './identity/agents.js';
 import type { Logger } from './log/logger.js';
 import { buildAutoRouting } from './routing/auto.js';
-import { buildModelCatalog } from './providers/catalog.js';
+import { buildModelCatalog, catalogCost } from './providers/catalog.js';
 import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
 import { Limiter } from './limits/limiter.js';
 import { DeadLetters } from './dlq/dead-letters.js';
 import { QuotaTracker } from './resilience/quota.js';
 import type { Clock } from './limits/clock.js';
+import { Metrics } from './metrics/metrics.js';
+import type { CostFunction } from './metrics/recorder.js';
+import { runtimeGauges } from './metrics/runtime-gauges.js';
 
 export interface StartOptions {
   config: OptimizerConfig;
@@ -25,6 +28,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** The rate limiter's clock (tests inject a fast or manual one); default real time. */
   limiterClock?: Clock;
+  /** What an upstream call costs in USD (for the cost metrics); without it every cost is 0. */
+  cost?: CostFunction;
   /** An XState inspection observer (the Stately inspector), if any. */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
@@ -60,9 +65,11 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
 
   const bus = new EventBus();
   const limiter = Limiter.fromConfig(config, options.limiterClock, {
-    queued: (request) => bus.publish('ratelimit.queued', { agentId: request.agentId, backend: request.backendId }),
+    queued: (request) => bus.publish('ratelimit.queued', { agentId: request.agentId, backend: request.backendId, model: request.model }),
     rejected: (request, _now, error) => {
-      if (error.code === 'RATE_LIMITED') bus.publish('ratelimit.rejected', { agentId: request.agentId, backend: request.backendId, retryAfterMs: error.retryAfterMs });
+      if (error.code === 'RATE_LIMITED') {
+        bus.publish('ratelimit.rejected', { agentId: request.agentId, backend: request.backendId, model: request.model, retryAfterMs: error.retryAfterMs });
+      }
     },
   });
 
@@ -73,6 +80,7 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
 
   let listening: ((port: number) => void) | undefined;
   const firstListen = new Promise<number>((resolve) => (listening = resolve));
+  const startedAt = Date.now();
   const runtime: Runtime = {
     config,
     logger,
@@ -85,7 +93,8 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
     quotas: new Map(backends.map((b) => [b.id, new QuotaTracker()])),
-    startedAt: Date.now(),
+    metrics: config.metrics.enabled ? new Metrics({ config, table: () => runtime.table, store: () => runtime.store, startedAt, cost: options.cost ?? catalogCost(() => runtime.catalog) }) : undefined,
+    startedAt,
     root: undefined,
     store: undefined,
     pool: undefined,
@@ -108,6 +117,7 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     runtime.auto = routing.auto;
     runtime.root?.system.get(ROUTER_SYSTEM_ID)?.send({ type: 'router.table', table: routing.table, auto: routing.auto });
   });
+  if (runtime.metrics) runtime.metrics.gauges = runtimeGauges(runtime);
 
   const root = createActor(supervisorMachine, {
     input: rootSupervisorInput(runtime),

@@ -68,6 +68,13 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
   },
   admin: { allowFaultInjection: false },
   log: { level: 'info' },
+  metrics: {
+    enabled: true,
+    maxAgentLabels: 50, // agent label values when no agents are configured (the rest: `other`)
+    retentionMs: 7 * 24 * 3_600_000, // 7 days of per-minute roll-ups
+    flushIntervalMs: 10_000, // ms between roll-up writes
+    adminOnly: false, // /metrics is open like /health
+  },
   resilience: {
     retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 },
     breaker: {

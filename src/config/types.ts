@@ -250,6 +250,19 @@ export interface OptimizerConfig {
     allowFaultInjection: boolean;
   };
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent' };
+  /** Metrics, `GET /metrics` and `GET /admin/stats` (docs/observability.md). */
+  metrics: {
+    /** Count requests and serve /metrics and /admin/stats; false = no listener on the request path. */
+    enabled: boolean;
+    /** Without `agents[]`, the first this many agents seen get their own label; the rest are `other`. */
+    maxAgentLabels: number;
+    /** Per-minute roll-ups older than this are pruned from the store, in ms. */
+    retentionMs: number;
+    /** How often the roll-ups are written to the store, in ms. */
+    flushIntervalMs: number;
+    /** Guard /metrics like /admin/* (admin key, or loopback only without one). Default false: open, like /health. */
+    adminOnly: boolean;
+  };
   resilience: {
     retry: RetryConfig;
     /** Defaults for every backend's `breaker`. */

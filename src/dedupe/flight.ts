@@ -43,6 +43,11 @@ export class Flight implements Responder {
     return this.#subscribers.size;
   }
 
+  /** The error the flight ended with, if it failed. */
+  get failure(): OptimizerError | undefined {
+    return this.#failed;
+  }
+
   /** The finished answer, once the flight completed cleanly. */
   get answer(): CompletedAnswer | undefined {
     return this.#answer;

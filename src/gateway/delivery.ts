@@ -114,8 +114,10 @@ export class Delivery {
       try {
         const broke = await call(target, meta, sink, callSignal);
         if (breaker) reportOutcome(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
-        if (broke) bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, code: broke.code, streamStarted: true });
-        else bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
+        if (broke) {
+          bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
+        }
+        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
         return;
       } catch (thrown) {
         const error = toOptimizerError(thrown);
@@ -136,7 +138,7 @@ export class Delivery {
           quota.onRateLimited(at, retryAfterMs === undefined ? {} : { retryAfterMs });
         }
         attempts.push(attempt(target, at, error));
-        bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, code: error.code, status: error.status });
+        bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: error.code, status: error.status });
         const decision = retryDecision(error, { streamStarted: false });
         if (!decision.retrySame && !decision.failOver) throw error; // the caller's own fault: every backend would say the same
         last = error;
@@ -147,7 +149,8 @@ export class Delivery {
         const retry = planRetry({ attempt: made, settings, random: this.deps.random, hint, deadline, now: at, mode });
         if ('giveUp' in retry) break;
         if (mode === 'failOver') {
-          bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: error.code });
+          const to = candidates[index + 1]!;
+          bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, model: target.name, from: target.backendId, to: to.backendId, toModel: to.name, code: error.code });
           index++;
         }
         if (retry.delayMs > 0) await sleep(retry.delayMs, signal);

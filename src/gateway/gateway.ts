@@ -28,6 +28,8 @@ import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 import type { Availability } from '../discovery/availability.js';
+import { completedEventFields } from './completed-event.js';
+import { AnswerUsage } from './usage.js';
 
 /** Largest error body read from a backend (the rest is dropped). */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -121,10 +123,18 @@ export class Gateway {
   /** Answers one request through `res`. Never throws: every failure becomes `res.error`. */
   async handle(req: GatewayRequest, res: Responder): Promise<void> {
     const { system, config, bus } = this.deps;
+    const startedAt = performance.now();
     this.#inFlight++;
     let session;
     let counted = false;
     let outcome = 'ok';
+    let status = 200;
+    let meta: ResponseMeta | undefined;
+    // For request.completed (built only when someone listens): the upstream answer's tokens,
+    // or the answer a hit or a join got instead of an upstream call.
+    let usage: AnswerUsage | undefined;
+    let savedAnswer: unknown;
+    let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
     let signal = req.signal;
@@ -132,10 +142,12 @@ export class Gateway {
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
       this.#load.started(session, req.agentId);
       counted = true;
-      bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
+      // Per-request events: their fields are built only when someone listens (debug log, subscribers).
+      if (bus.wants('request.received')) bus.publish('request.received', { requestId: req.requestId, agentId: req.agentId, endpoint: req.endpoint, stream: req.stream });
 
       const route = this.#route(req);
-      const meta: ResponseMeta = {
+      promptTokens = route.promptTokens; // counted already when `auto` was classified
+      meta = {
         requestId: req.requestId,
         backend: route.target.backendId,
         model: route.target.name,
@@ -146,7 +158,6 @@ export class Gateway {
       const includeUsage = req.stream && (req.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
 
       let flight: Flight | undefined;
-      let promptTokens = route.promptTokens; // counted already when `auto` was classified
       if (policy.read || policy.write || policy.joinInFlight || policy.joinRecent) {
         const keyInput = { endpoint: req.endpoint, body: req.body, model: route.target.name, tenant: req.tenant };
         // Large bodies are keyed in the worker pool (the main thread serves others meanwhile).
@@ -161,11 +172,15 @@ export class Gateway {
           const entry = this.#cache.get(key);
           if (entry) {
             outcome = 'cache.hit';
-            bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
-            replayAnswer(ResponseCache.toAnswer(entry), res, { ...meta, cache: 'hit' }, req.stream, includeUsage);
+            if (bus.wants('cache.hit')) bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+            const answer = ResponseCache.toAnswer(entry);
+            savedAnswer = answer.value;
+            status = answer.status;
+            meta.cache = 'hit';
+            replayAnswer(answer, res, meta, req.stream, includeUsage);
             return;
           }
-          bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
+          if (bus.wants('cache.miss')) bus.publish('cache.miss', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
         }
         if (policy.read || policy.write) meta.cache = 'miss';
         if (policy.joinRecent) {
@@ -173,7 +188,9 @@ export class Gateway {
           if (recent) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
-            replayAnswer(recent, res, { ...meta, dedupe: 'joined' }, req.stream, includeUsage);
+            savedAnswer = recent.value;
+            meta.dedupe = 'joined';
+            replayAnswer(recent, res, meta, req.stream, includeUsage);
             return;
           }
         }
@@ -182,7 +199,17 @@ export class Gateway {
           if (joined) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: false });
+            meta.dedupe = 'joined';
             await this.#follow(joined, res, req, 'joined', includeUsage);
+            if (joined.answer) {
+              savedAnswer = joined.answer.value;
+              meta.backend = joined.answer.backend;
+            } else {
+              // The flight failed (the joiner got its error), or this client left it.
+              const failure = joined.failure ?? new OptimizerError('CANCELLED', 'The request was cancelled.');
+              outcome = failure.code;
+              status = failure.status;
+            }
             return;
           }
           flight = this.#dedupe.start(key);
@@ -211,30 +238,35 @@ export class Gateway {
       if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
       try {
-        await this.#admit(req, route.target.backendId, signal, promptTokens);
+        await this.#admit(req, route.target, signal, promptTokens);
       } catch (error) {
         // Cut by the shutdown while it waited for a rate limit: kept for a replay, like a cut call.
         if (this.#shuttingDown) throw await this.#delivery.keepCut(req, 'The optimizer shut down while the request waited for a rate limit');
         throw error;
       }
+      const tally = bus.wants('request.completed') ? (usage = new AnswerUsage()) : undefined;
       await this.#delivery.deliver(
         req,
         route,
         meta,
         sink,
         signal,
-        (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig),
+        (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig, tally),
         (target) => this.#adapter(target.backendId).unsupported({ endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream }, target.backendId),
       );
       await settled;
     } catch (error) {
       const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
+      status = failure.status;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
       if (!sink.closed) sink.error(failure);
     } finally {
       if (counted) this.#load.finished(session, req.agentId);
-      bus.publish('request.completed', { requestId: req.requestId, agentId: req.agentId, outcome });
+      if (bus.wants('request.completed')) {
+        const latencyMs = performance.now() - startedAt;
+        bus.publish('request.completed', completedEventFields(req, meta, { outcome, status, latencyMs, usage, savedAnswer, promptTokens }));
+      }
       if (--this.#inFlight === 0 && this.#idleWaiters.length > 0) {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
@@ -260,12 +292,13 @@ export class Gateway {
   }
 
   /** Waits for the rate limits (global, the agent's, the backend's); throws RATE_LIMITED past the deadline. */
-  async #admit(req: GatewayRequest, backendId: string, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
+  async #admit(req: GatewayRequest, target: RouteTarget, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
     const { limiter } = this.deps;
     const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
     const request = {
       agentId: req.agentId,
-      backendId,
+      backendId: target.backendId,
+      model: target.name,
       tokens: this.#countTokens ? (promptTokens ?? estimateTokens(req.body)) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
       priority: req.hints.priority ?? 0,
       signal,
@@ -293,7 +326,14 @@ export class Gateway {
    * client saw anything (so it may be retried); resolves with the failure of a stream that
    * broke after it started (already reported to the client in-stream).
    */
-  async #callUpstream(req: GatewayRequest, target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal): Promise<OptimizerError | undefined> {
+  async #callUpstream(
+    req: GatewayRequest,
+    target: RouteTarget,
+    meta: ResponseMeta,
+    sink: Responder,
+    signal: AbortSignal,
+    usage: AnswerUsage | undefined,
+  ): Promise<OptimizerError | undefined> {
     const adapter = this.#adapter(target.backendId);
     const request: AdapterRequest = { endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream };
     const call = adapter.prepare(request);
@@ -304,13 +344,13 @@ export class Gateway {
     }
     if (!adapter.translates) {
       // The OpenAI-compatible pass-through: the upstream's bytes as they came.
-      if (req.stream) return relayStream(upstream, sink, meta, signal);
-      await relayJson(upstream, sink, meta);
+      if (req.stream) return relayStream(upstream, sink, meta, signal, undefined, undefined, usage);
+      await relayJson(upstream, sink, meta, undefined, usage);
       return undefined;
     }
     const context = { request, backendId: target.backendId, now: this.#now() };
-    if (req.stream) return relayStream(upstream, sink, meta, signal, adapter.stream(context), adapter.framing);
-    await relayJson(upstream, sink, meta, (value) => adapter.answer(value, context));
+    if (req.stream) return relayStream(upstream, sink, meta, signal, adapter.stream(context), adapter.framing, usage);
+    await relayJson(upstream, sink, meta, (value) => adapter.answer(value, context), usage);
     return undefined;
   }
 

@@ -7,6 +7,7 @@ import { createSseParser, type SseEvent } from '../providers/sse.js';
 import { upstreamFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 import type { Responder, ResponseMeta } from './types.js';
+import type { AnswerUsage } from './usage.js';
 
 /**
  * Relaying a backend's answer to a Responder: a complete JSON body as it came (or as its
@@ -29,8 +30,15 @@ export async function readText(body: Readable, limit: number): Promise<string> {
  * Reads a complete JSON answer and passes it on as it came, or, when `translate` is given and
  * returns an object, as that object (a native provider's answer in OpenAI's format, or a quirk's
  * fix). Leading whitespace (DeepSeek's keep-alive blank lines before the JSON) is dropped.
+ * `usage`, when given, notes the answer's tokens (for metrics).
  */
-export async function relayJson(upstream: UpstreamResponse, res: Responder, meta: ResponseMeta, translate?: (value: unknown) => unknown): Promise<void> {
+export async function relayJson(
+  upstream: UpstreamResponse,
+  res: Responder,
+  meta: ResponseMeta,
+  translate?: (value: unknown) => unknown,
+  usage?: AnswerUsage,
+): Promise<void> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -50,10 +58,12 @@ export async function relayJson(upstream: UpstreamResponse, res: Responder, meta
   if (translate !== undefined) {
     const translated = translate(value);
     if (translated !== undefined) {
+      usage?.json(translated);
       res.json(upstream.status, Buffer.from(JSON.stringify(translated)), translated, meta);
       return;
     }
   }
+  usage?.json(value);
   res.json(upstream.status, body, value, meta);
 }
 
@@ -79,7 +89,8 @@ const FRAMING_TYPES: Record<StreamFraming, readonly string[]> = {
  * pass-through by default, or a native provider's translation into `chat.completion.chunk`s).
  * The client's stream starts only with the first real chunk, so a backend that fails before it
  * can still be answered with a plain error (and, later, failed over). After it, a failure is
- * sent as an explicit in-stream error, never as a clean end.
+ * sent as an explicit in-stream error, never as a clean end. `usage`, when given, notes each
+ * chunk's content and the usage chunk (for metrics).
  */
 export function relayStream(
   upstream: UpstreamResponse,
@@ -88,6 +99,7 @@ export function relayStream(
   signal: AbortSignal,
   translator: StreamTranslator = new OpenAIStreamTranslator(upstream.backendId),
   framing: StreamFraming = 'sse',
+  usage?: AnswerUsage,
 ): Promise<OptimizerError | undefined> {
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (!FRAMING_TYPES[framing].some((type) => contentType.includes(type))) {
@@ -131,6 +143,7 @@ export function relayStream(
     };
     const emit = (data: string, value: unknown) => {
       start();
+      usage?.chunk(value as Parameters<AnswerUsage['chunk']>[0]);
       if (!res.streamChunk(data, value)) {
         body.pause();
         void res.waitDrain().then(() => body.resume());

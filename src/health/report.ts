@@ -4,6 +4,7 @@ import { breakerHealth, type BreakerHealth, type BreakerSnapshot } from '../../m
 import { childStatuses, type ChildStatus, type SupervisorContext } from '../../machines/supervisor.machine.js';
 import type { ProbeStatus } from '../discovery/availability.js';
 import type { Discovery, LocalProbeHealth } from '../discovery/discovery.js';
+import type { QuotaState, QuotaTracker } from '../resilience/quota.js';
 
 export interface TreeNode extends ChildStatus {
   strategy?: string;
@@ -37,6 +38,8 @@ export interface BackendHealth {
   models: string[];
   /** The circuit breaker (absent while the backend is disabled or restarting). */
   breaker?: BreakerHealth;
+  /** What the backend's rate-limit headers and 429s said: remaining requests/tokens, resets, cooling down. */
+  quota?: QuotaState;
 }
 
 export interface HealthReport {
@@ -77,10 +80,18 @@ function walk(ref: AnyActorRef): TreeNode[] {
 /** Reads the live tree (no upstream call, no I/O): cheap enough for a load balancer to poll. */
 export function healthReport(
   root: AnyActorRef,
-  options: { startedAt: number; inFlight: number; draining: boolean; now?: number; discovery?: Discovery | undefined },
+  options: {
+    startedAt: number;
+    inFlight: number;
+    draining: boolean;
+    now?: number;
+    discovery?: Discovery | undefined;
+    quotas?: ReadonlyMap<string, QuotaTracker>;
+  },
 ): HealthReport {
   const { discovery } = options;
   const modelsNow = discovery ? new Map(discovery.backends().map((b) => [b.id, b.models])) : undefined;
+  const now = options.now ?? Date.now();
   const tree = walk(root);
   const problems: string[] = [];
   for (const node of tree) if (node.state !== 'running') problems.push(`${node.id} is restarting (last exit: ${node.lastExit ?? 'unknown'})`);
@@ -117,9 +128,12 @@ export function healthReport(
     if (limit !== undefined) health.concurrency = { limit, inFlight: context?.inFlight ?? 0, queued: context?.queued ?? 0 };
     const breaker = (snapshot?.children as Record<string, AnyActorRef | undefined> | undefined)?.breaker;
     if (context && breaker && breaker.getSnapshot().status === 'active') {
-      health.breaker = breakerHealth(breaker.getSnapshot() as BreakerSnapshot, options.now ?? Date.now());
+      health.breaker = breakerHealth(breaker.getSnapshot() as BreakerSnapshot, now);
       if (health.breaker.state !== 'closed') problems.push(`backend ${node.id}'s circuit breaker is ${health.breaker.state}`);
     }
+    const quota = options.quotas?.get(node.id);
+    // Informational: a backend cooling down after a 429 is routed around, not a problem of the optimizer.
+    if (quota) health.quota = quota.state(now);
     if (context?.disabledReason !== undefined) {
       health.disabledReason = context.disabledReason;
       problems.push(`backend ${node.id} is disabled: ${context.disabledReason}`);
@@ -137,7 +151,7 @@ export function healthReport(
     status,
     live: true,
     ready: !options.draining && serving,
-    uptimeMs: (options.now ?? Date.now()) - options.startedAt,
+    uptimeMs: now - options.startedAt,
     inFlight: options.inFlight,
     sessions,
     tree,

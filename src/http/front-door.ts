@@ -30,6 +30,7 @@ import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
 import { upstreamHttpError } from '../upstream/http-error.js';
 import type { Discovery } from '../discovery/discovery.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface FrontDoorDeps {
   system: OptimizerSystem;
@@ -54,6 +55,8 @@ export interface FrontDoorDeps {
   discovery?: Discovery;
   /** The admin key (from `admin.keyEnv`), if one is set. */
   adminKey: string | undefined;
+  /** Metrics for /metrics and /admin/stats (undefined when disabled). */
+  metrics?: Metrics | undefined;
   startedAt: number;
 }
 
@@ -131,6 +134,10 @@ export class FrontDoor {
         POST: (req, res) => this.#admin(req, res, () => void discovery.refresh().then(() => sendJson(res, 200, discovery.report()), (error: unknown) => this.#fail(res, error))),
       });
     }
+    this.#routes.set('/metrics', {
+      GET: (req, res) => (config.metrics.adminOnly ? this.#admin(req, res, () => void this.#metrics(res)) : this.#metrics(res)),
+    });
+    this.#routes.set('/admin/stats', { GET: (req, res) => this.#admin(req, res, () => this.#stats(res)) });
   }
 
   /** Starts listening on `server.host`:`port` (default `server.port`; 0 = any free port). */
@@ -154,7 +161,7 @@ export class FrontDoor {
   health() {
     const root = this.deps.root();
     if (!root) throw new OptimizerError('INTERNAL', 'The supervision tree is not running.');
-    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining, discovery: this.deps.discovery });
+    return healthReport(root, { startedAt: this.deps.startedAt, inFlight: this.gateway.inFlight, draining: this.#draining, discovery: this.deps.discovery, quotas: this.deps.quotas });
   }
 
   /**
@@ -287,6 +294,22 @@ export class FrontDoor {
   #health(res: ServerResponse): void {
     const report = this.health();
     sendJson(res, report.status === 'draining' ? 503 : 200, report);
+  }
+
+  /** `GET /metrics`: the Prometheus text format (open like /health unless `metrics.adminOnly`). */
+  async #metrics(res: ServerResponse): Promise<void> {
+    const { metrics } = this.deps;
+    if (!metrics) return sendHttpError(res, new OptimizerError('NOT_FOUND', 'Metrics are disabled (`metrics.enabled: false`).'));
+    const text = await metrics.prometheusText();
+    res.writeHead(200, { 'content-type': metrics.prometheus.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  /** `GET /admin/stats`: counters, the 60-minute timeline, gauges and latency (docs/observability.md). */
+  #stats(res: ServerResponse): void {
+    const { metrics } = this.deps;
+    if (!metrics) return sendHttpError(res, new OptimizerError('NOT_FOUND', 'Metrics are disabled (`metrics.enabled: false`).'));
+    sendJson(res, 200, metrics.stats());
   }
 
   #admin(req: IncomingMessage, res: ServerResponse, handle: () => void): void {

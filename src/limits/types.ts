@@ -14,6 +14,8 @@ export interface LimitRequest {
   readonly agentId: string;
   /** Adds the key `backend:<backendId>` when that backend has limits. */
   readonly backendId?: string | undefined;
+  /** The route's `backend/model`: for telemetry only (the limiter ignores it). */
+  readonly model?: string | undefined;
   /** Estimated tokens (prompt + completion), an integer ≥ 0; counted against tokens-per-minute limits. Default 0. */
   readonly tokens?: number | undefined;
   /** Higher is served first (see the fairness rule in limiter.ts). Default 0. */

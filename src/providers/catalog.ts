@@ -137,3 +137,14 @@ export function costUsd(price: ModelPrice | undefined, tokensIn: number, tokensO
   if (!price) return 0;
   return (tokensIn * price.inputPerMTok + tokensOut * price.outputPerMTok) / 1_000_000;
 }
+
+/**
+ * What an upstream call cost, by the catalog in force (a getter: discovery rebuilds the catalog):
+ * the metrics' cost function. Undefined when the model has no known price.
+ */
+export function catalogCost(catalog: () => ModelCatalog): (backendId: string, model: string, tokensIn: number, tokensOut: number) => number | undefined {
+  return (backendId, model, tokensIn, tokensOut) => {
+    const price = priceOf(catalog(), backendId, model);
+    return price ? costUsd(price, tokensIn, tokensOut) : undefined;
+  };
+}

@@ -263,6 +263,14 @@ describe('loadConfig: invalid configuration', () => {
     expect(error.message).toContain('does not serve model "not-served"');
   });
 
+  it('checks the metrics settings (retention of at least an hour, a bounded agent label cap)', () => {
+    const file = fixture({ metrics: { retentionMs: 60_000, maxAgentLabels: -1, flushIntervalMs: 0, adminOnly: 'yes', labels: {} } });
+    const error = configError(() => loadConfig({ configPath: file }, {}));
+    expect(error.problems.map((p) => p.path).sort()).toEqual(['/metrics/adminOnly', '/metrics/flushIntervalMs', '/metrics/labels', '/metrics/maxAgentLabels', '/metrics/retentionMs']);
+    const ok = loadConfig({ configPath: fixture({ metrics: { maxAgentLabels: 5 } }) }, {});
+    expect(ok.metrics).toEqual({ ...DEFAULTS.metrics, maxAgentLabels: 5 });
+  });
+
   it('rejects unknown properties at every level, naming them', () => {
     const file = fixture({ serverr: {}, backends: [{ ...groq, timeout: 5 }], supervision: { children: [{ id: 'store', shutdown: 1 }] } });
     const error = configError(() => loadConfig({ configPath: file }, {}));

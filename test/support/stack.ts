@@ -8,6 +8,7 @@ import { startOpenAIUpstream, type OpenAIUpstream, type UpstreamOptions } from '
 import { startOptimizer, type Optimizer } from '../../src/optimizer.js';
 import type { Clock } from '../../src/limits/clock.js';
 import type { ProviderName } from '../../src/config/types.js';
+import type { CostFunction } from '../../src/metrics/recorder.js';
 
 export interface Stack {
   optimizer: Optimizer;
@@ -32,6 +33,8 @@ export interface StackOptions {
   dataDir?: string;
   /** The limiter's clock (e.g. fastClock(100) to make 60 s windows last 0.6 s). */
   limiterClock?: Clock;
+  /** The price function of the cost metrics. */
+  cost?: CostFunction;
 }
 
 /**
@@ -80,7 +83,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   });
   const logger = createLogger({ level: config.log.level, destination });
-  const optimizer = await startOptimizer({ config, logger, env, ...(options.limiterClock ? { limiterClock: options.limiterClock } : {}) });
+  const optimizer = await startOptimizer({
+    config,
+    logger,
+    env,
+    ...(options.limiterClock ? { limiterClock: options.limiterClock } : {}),
+    ...(options.cost ? { cost: options.cost } : {}),
+  });
   return {
     optimizer,
     upstreams,
