@@ -25,6 +25,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     table: runtime.table,
     adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
     startedAt: runtime.startedAt,
+    alerts: () => runtime.alerts,
   });
   const stopped = new Promise<void>((resolve, reject) => {
     signal.addEventListener('abort', () => resolve(), { once: true });

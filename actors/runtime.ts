@@ -10,6 +10,7 @@ import type { Limiter } from '../src/limits/limiter.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import type { DeadLetters } from '../src/dlq/dead-letters.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
+import type { Alerts } from '../src/alerts/alerts.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -36,6 +37,8 @@ export interface Runtime {
   store: RootDatabase | undefined;
   /** The Piscina pool sharing the store's LMDB environment; set by the store actor while it runs. */
   pool: WorkerPool | undefined;
+  /** The alert engine; set by the telemetry actor while it runs. */
+  alerts?: Alerts | undefined;
   /** Set by the front-door actor while it runs. */
   frontDoor: FrontDoor | undefined;
   /** Called each time a front door starts listening (again, after a restart). */

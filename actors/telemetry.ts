@@ -1,4 +1,5 @@
 import { fromCallback } from 'xstate';
+import { startAlerts } from '../src/alerts/alerts.js';
 import type { Runtime } from './runtime.js';
 
 /** Events written to the JSONL log at `info`; the per-request ones go at `debug` to keep the hot path quiet. */
@@ -7,21 +8,35 @@ const PER_REQUEST = new Set(['request.received', 'request.completed', 'cache.hit
 const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.failed', 'backend.failover', 'breaker.*', 'ratelimit.rejected', 'dlq.*', 'alert.*'];
 
 /**
- * Telemetry: the raw event log. Every bus event becomes one JSON line through pino
- * (metrics and the dashboard subscribe to the same bus in later issues).
+ * Telemetry: the raw event log (every bus event becomes one JSON line through pino) and
+ * the alert engine (src/alerts/), which evaluates its rules from the same bus.
  */
 export const telemetryActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
-  const { bus, logger } = input.runtime;
+  const { runtime } = input;
+  const { bus, logger } = runtime;
   const log = logger.child({ component: 'events' });
+  const alerts = startAlerts({ config: runtime.config, bus, logger, env: runtime.env, gauges: { queueDepth: () => runtime.limiter.queueDepth() } });
+  runtime.alerts = alerts;
+  const stopAlerts = () => {
+    alerts.stop();
+    if (runtime.alerts === alerts) runtime.alerts = undefined;
+  };
   // Per-request events are only listened to when they will be written: with nobody
   // listening, publishing them costs the request path a map lookup.
   const pattern = log.isLevelEnabled('debug') ? '*' : undefined;
   if (pattern) {
-    return bus.subscribe(pattern, (event) => {
+    const stop = bus.subscribe(pattern, (event) => {
       if (PER_REQUEST.has(event.type)) log.debug({ event }, event.type);
       else log.info({ event }, event.type);
     });
+    return () => {
+      stop();
+      stopAlerts();
+    };
   }
   const unsubscribe = [...OPERATIONAL_TOPICS].map((topic) => bus.subscribe(topic, (event) => log.info({ event }, event.type)));
-  return () => unsubscribe.forEach((stop) => stop());
+  return () => {
+    unsubscribe.forEach((stop) => stop());
+    stopAlerts();
+  };
 });
