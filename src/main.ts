@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, USAGE, type CliOptions } from './cli/args.js';
 import { startInspection } from './inspect/inspector.js';
+import { configuredSecrets } from './config/secrets.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './log/logger.js';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   });
 
   let inspect;
-  if (args.inspect) inspect = await startInspector(args, logger);
+  if (args.inspect) inspect = await startInspector(args, logger, configuredSecrets(config, process.env));
 
   let optimizer;
   try {
@@ -92,9 +93,9 @@ async function main(): Promise<void> {
 }
 
 /** `--inspect`: the Stately inspector (src/inspect/). A failure to start it is logged; the optimizer runs without it. */
-async function startInspector(args: CliOptions, logger: ReturnType<typeof createLogger>) {
+async function startInspector(args: CliOptions, logger: ReturnType<typeof createLogger>, secrets: string[]) {
   try {
-    const inspection = await startInspection({ relayPort: args.inspectPort ?? DEFAULT_INSPECT_PORT, ...(args.inspectUrl !== undefined ? { url: args.inspectUrl } : {}) });
+    const inspection = await startInspection({ relayPort: args.inspectPort ?? DEFAULT_INSPECT_PORT, secrets, ...(args.inspectUrl !== undefined ? { url: args.inspectUrl } : {}) });
     const where = inspection.relay ? `open ${inspection.relay.pageUrl} to watch the actors` : `sending to ${inspection.url}`;
     logger.info({ event: 'inspector.started', url: inspection.url, page: inspection.relay?.pageUrl }, `Stately inspector: ${where}`);
     return inspection.inspect;

@@ -101,9 +101,10 @@ export class AlertWebhook {
       this.#sent++;
     } catch (error) {
       this.#failed++;
-      const code = (error as { code?: unknown; name?: string }).code ?? (error as Error).name;
+      // undici errors carry a string code (UND_ERR_…); the deadline's DOMException a name (TimeoutError).
+      const { code, name } = error as { code?: unknown; name?: unknown };
       // Only a code: an undici message may quote the URL, and the URL may hold a token.
-      this.#lastError = String(code);
+      this.#lastError = typeof code === 'string' ? code : String(name ?? 'Error');
       logger.warn({ event: 'alert.webhook_failed', webhook: this.#target, code: this.#lastError }, 'the alert webhook failed');
     }
   }

@@ -1,11 +1,14 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { startInspectorRelay, type InspectorRelay } from './relay.js';
+import { sanitizeInspection } from './sanitize.js';
 
 export interface InspectOptions {
   /** Send to this relay (`ws://…`) instead of starting one. */
   url?: string;
   /** Port of the local relay to start (0 = any free one). */
   relayPort: number;
+  /** Secret values (keys from the env) that must never reach the inspector. */
+  secrets: readonly string[];
 }
 
 export interface Inspection {
@@ -23,13 +26,14 @@ export interface Inspection {
  * `@statelyai/inspect`'s WebSocket inspector (0.7: `createWebSocketInspector({ url })`,
  * whose default URL, ws://localhost:8080, would be the optimizer's own port — so a URL is
  * always given). Without `url`, a loopback relay is started first (src/inspect/relay.ts)
- * and its page is where a developer watches the machines.
+ * and its page is where a developer watches the machines. Every event is sanitised first
+ * (src/inspect/sanitize.ts): the inspector's UI is hosted online.
  */
 export async function startInspection(options: InspectOptions): Promise<Inspection> {
   const { createWebSocketInspector } = await import('@statelyai/inspect');
   const relay = options.url === undefined ? await startInspectorRelay(options.relayPort) : undefined;
   const url = options.url ?? relay!.wsUrl;
-  const inspector = createWebSocketInspector({ url });
+  const inspector = createWebSocketInspector({ url, serialize: sanitizeInspection(options.secrets) });
   return {
     inspect: inspector.inspect,
     url,

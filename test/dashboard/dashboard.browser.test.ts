@@ -55,6 +55,9 @@ describe('the dashboard in headless Chromium', () => {
       body: JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content }] }),
     });
 
+  /** Waits until the element's text is `text` (evaluated in the page). */
+  const hasText = (selector: string, text: string) => page.waitForFunction(`document.querySelector(${JSON.stringify(selector)})?.textContent === ${JSON.stringify(text)}`);
+
   it('shows live numbers from the event stream, the breakers as statecharts, drawn charts, and no console errors', async () => {
     await page.goto(`${stack.optimizer.url}/dashboard`);
     // The event stream is connected and health is shown.
@@ -68,19 +71,19 @@ describe('the dashboard in headless Chromium', () => {
 
     // Calls made now change the numbers on the page (a miss, a hit of the same question, another miss).
     for (const content of ['first', 'first', 'second']) expect((await chat(content)).status).toBe(200);
-    await page.waitForFunction(() => document.querySelector('#calls')?.textContent === '3');
-    await page.waitForFunction(() => document.querySelector('#hit-rate')?.textContent === '33.3%');
+    await hasText('#calls', '3');
+    await hasText('#hit-rate', '33.3%');
 
     // A failing backend opens its breaker: the page highlights `open` in that backend's statechart.
     stack.upstreams.flaky!.setDefault({ kind: 'status', status: 500 });
     expect((await chat('to flaky', {}, 'flaky/test-model')).status).toBe(502);
     await page.waitForSelector('figure.statechart[data-backend="flaky"][data-state="open"] .node.current[data-state="open"]');
-    await page.waitForFunction(() => document.querySelector('#calls')?.textContent === '4');
-    await page.waitForFunction(() => document.querySelector('#errors')?.textContent === '1');
+    await hasText('#calls', '4');
+    await hasText('#errors', '1');
     expect(await page.textContent('#backends tr[data-backend="flaky"]')).toContain('open');
 
     // Charts are drawn, not only tables: bars in the timeline and the breakdowns, an area for the live rate.
-    await page.waitForFunction(() => document.querySelectorAll('#timeline rect.bar-calls').length > 0);
+    await page.waitForSelector('#timeline rect.bar-calls');
     expect(await page.locator('#timeline rect.bar-hits').count()).toBeGreaterThan(0);
     expect(await page.locator('#timeline path.line-rate').count()).toBe(1);
     expect(await page.locator('#rate-chart path.area').count()).toBe(1);
