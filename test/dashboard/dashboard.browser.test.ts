@@ -55,8 +55,8 @@ describe('the dashboard in headless Chromium', () => {
       body: JSON.stringify({ model, temperature: 0, messages: [{ role: 'user', content }] }),
     });
 
-  /** Waits until the element's text is `text` (evaluated in the page). */
-  const hasText = (selector: string, text: string) => page.waitForFunction(`document.querySelector(${JSON.stringify(selector)})?.textContent === ${JSON.stringify(text)}`);
+  /** Waits until the element's text is `text` (the page's policy forbids evaluating strings in it, so poll from here). */
+  const hasText = (selector: string, text: string) => expect.poll(() => page.textContent(selector), { timeout: 10_000, interval: 50 }).toBe(text);
 
   it('shows live numbers from the event stream, the breakers as statecharts, drawn charts, and no console errors', async () => {
     await page.goto(`${stack.optimizer.url}/dashboard`);
