@@ -24,6 +24,7 @@ describe('the dashboard in headless Chromium', () => {
       config: {
         log: { level: 'info' },
         dedupe: { enabled: false },
+        alerts: { rules: [{ id: 'dead-letters', kind: 'dlq_growth', count: 1 }] },
         resilience: { retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 }, breaker: { failureThreshold: 1, cooldownMs: 600_000, maxCooldownMs: 600_000 } },
       },
     });
@@ -58,7 +59,7 @@ describe('the dashboard in headless Chromium', () => {
   /** Waits until the element's text is `text` (the page's policy forbids evaluating strings in it, so poll from here). */
   const hasText = (selector: string, text: string) => expect.poll(() => page.textContent(selector), { timeout: 10_000, interval: 50 }).toBe(text);
 
-  it('shows live numbers from the event stream, the breakers as statecharts, drawn charts, and no console errors', async () => {
+  it('shows live numbers from the event stream, the breakers as statecharts, alerts, drawn charts, and no console errors', async () => {
     await page.goto(`${stack.optimizer.url}/dashboard`);
     // The event stream is connected and health is shown.
     await page.waitForSelector('#live[data-live="on"]');
@@ -81,6 +82,9 @@ describe('the dashboard in headless Chromium', () => {
     await hasText('#calls', '4');
     await hasText('#errors', '1');
     expect(await page.textContent('#backends tr[data-backend="flaky"]')).toContain('open');
+    // The failed call was dead-lettered: the alert it raised is shown.
+    await page.waitForSelector('#alerts .alert[data-alert="dead-letters"]');
+    await hasText('#dlq-size', '1');
 
     // Charts are drawn, not only tables: bars in the timeline and the breakdowns, an area for the live rate.
     await page.waitForSelector('#timeline rect.bar-calls');
