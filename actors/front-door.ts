@@ -30,6 +30,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     adminKey: readSecret(runtime.config.admin.keyEnv, runtime.env),
     metrics: runtime.metrics,
     startedAt: runtime.startedAt,
+    alerts: () => runtime.alerts,
   });
   const stopped = new Promise<void>((resolve, reject) => {
     signal.addEventListener('abort', () => resolve(), { once: true });

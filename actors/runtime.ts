@@ -15,6 +15,7 @@ import type { AutoRouting } from '../src/routing/auto.js';
 import type { Discovery } from '../src/discovery/discovery.js';
 import type { ChildSpec } from '../machines/supervisor.machine.js';
 import type { Metrics } from '../src/metrics/metrics.js';
+import type { Alerts } from '../src/alerts/alerts.js';
 
 /**
  * What the actors of one optimizer share: the frozen config, the logger, the event bus,
@@ -55,6 +56,8 @@ export interface Runtime {
   store: RootDatabase | undefined;
   /** The Piscina pool sharing the store's LMDB environment; set by the store actor while it runs. */
   pool: WorkerPool | undefined;
+  /** The alert engine; set by the telemetry actor while it runs. */
+  alerts?: Alerts | undefined;
   /** Set by the front-door actor while it runs. */
   frontDoor: FrontDoor | undefined;
   /** Called each time a front door starts listening (again, after a restart). */

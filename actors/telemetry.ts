@@ -1,4 +1,5 @@
 import { fromCallback } from 'xstate';
+import { startAlerts } from '../src/alerts/alerts.js';
 import type { Runtime } from './runtime.js';
 
 /** Events written to the JSONL log at `info`; the per-request ones go at `debug` to keep the hot path quiet. */
@@ -8,14 +9,18 @@ const OPERATIONAL_TOPICS = ['actor.*', 'supervisor.*', 'backend.failed', 'backen
 
 /**
  * Telemetry: the raw event log (every bus event becomes one JSON line through pino: the
- * per-request ones at `debug`, the rest at `info`) and the metrics, attached to the bus
- * while this actor runs (their counts live in `runtime.metrics` and outlive its restarts;
- * stopping it writes the pending roll-ups).
+ * per-request ones at `debug`, the rest at `info`), the metrics, attached to the bus while this
+ * actor runs (their counts live in `runtime.metrics` and outlive its restarts; stopping it
+ * writes the pending roll-ups), and the alert engine (src/alerts/), which evaluates its rules
+ * from the same bus.
  */
 export const telemetryActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
-  const { bus, logger } = input.runtime;
+  const { runtime } = input;
+  const { bus, logger } = runtime;
   const log = logger.child({ component: 'events' });
   const detachMetrics = input.runtime.metrics?.attach(bus);
+  const alerts = startAlerts({ config: runtime.config, bus, logger, env: runtime.env, gauges: { queueDepth: () => runtime.limiter.queueDepth() } });
+  runtime.alerts = alerts;
   // Per-request events are only listened to when they will be written: with nobody
   // listening, publishing them costs the request path a map lookup.
   const pattern = log.isLevelEnabled('debug') ? '*' : undefined;
@@ -30,5 +35,7 @@ export const telemetryActor = fromCallback<{ type: string }, { runtime: Runtime 
   return () => {
     unsubscribe.forEach((stop) => stop());
     detachMetrics?.();
+    alerts.stop();
+    if (runtime.alerts === alerts) runtime.alerts = undefined;
   };
 });

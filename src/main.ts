@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { parseArgs, USAGE } from './cli/args.js';
+import { parseArgs, USAGE, type CliOptions } from './cli/args.js';
+import { startInspection } from './inspect/inspector.js';
+import { configuredSecrets } from './config/secrets.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfig } from './config/load.js';
 import { createLogger } from './log/logger.js';
 import { startOptimizer } from './optimizer.js';
 import { StoreError } from './store/open-store.js';
+
+/** The local inspector relay's port unless `--inspect-port` says otherwise. */
+const DEFAULT_INSPECT_PORT = 8090;
 
 /** Exit codes: 0 clean stop, 1 crashed (the supervision tree gave up), 2 bad flags or config. */
 async function main(): Promise<void> {
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
   });
 
   let inspect;
-  if (args.inspect) inspect = await startInspector(logger);
+  if (args.inspect) inspect = await startInspector(args, logger, configuredSecrets(config, process.env));
 
   let optimizer;
   try {
@@ -87,17 +92,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown);
 }
 
-/** `--inspect`: the Stately inspector (optional dependency `@statelyai/inspect`). */
-async function startInspector(logger: ReturnType<typeof createLogger>) {
+/** `--inspect`: the Stately inspector (src/inspect/). A failure to start it is logged; the optimizer runs without it. */
+async function startInspector(args: CliOptions, logger: ReturnType<typeof createLogger>, secrets: string[]) {
   try {
-    const { createWebSocketInspector } = (await import('@statelyai/inspect' as string)) as {
-      createWebSocketInspector: (options?: { url?: string }) => { inspect: (event: unknown) => void };
-    };
-    const inspector = createWebSocketInspector();
-    logger.info('Stately inspector connected: open https://stately.ai/inspect to watch the actors');
-    return inspector.inspect;
+    const inspection = await startInspection({ relayPort: args.inspectPort ?? DEFAULT_INSPECT_PORT, secrets, ...(args.inspectUrl !== undefined ? { url: args.inspectUrl } : {}) });
+    const where = inspection.relay ? `open ${inspection.relay.pageUrl} to watch the actors` : `sending to ${inspection.url}`;
+    logger.info({ event: 'inspector.started', url: inspection.url, page: inspection.relay?.pageUrl }, `Stately inspector: ${where}`);
+    return inspection.inspect;
   } catch (error) {
-    logger.error({ err: error }, '--inspect needs the optional package @statelyai/inspect (npm install @statelyai/inspect)');
+    logger.error({ err: error }, '--inspect failed to start the Stately inspector; running without it');
     return undefined;
   }
 }

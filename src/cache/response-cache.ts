@@ -121,6 +121,14 @@ export class ResponseCache {
       }
       if (removed >= excess) break;
     }
+    // Puts faster than LMDB's commits are not in the committed order yet: the oldest of those go next.
+    for (const [key, entry] of this.#pending) {
+      if (removed >= excess) break;
+      this.#pending.delete(key);
+      void dbs.order.remove([entry.createdAt, key]);
+      void dbs.entries.remove(key);
+      removed++;
+    }
     dbs.count -= removed;
   }
 

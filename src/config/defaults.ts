@@ -5,7 +5,7 @@
  * `supervision.children` entry.
  */
 import { deepFreeze } from './deep-freeze.js';
-import type { BackendConfig, OptimizerConfig, ProviderName } from './types.js';
+import type { AlertRule, AlertRuleKind, BackendConfig, OptimizerConfig, ProviderName } from './types.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -75,6 +75,20 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
     flushIntervalMs: 10_000, // ms between roll-up writes
     adminOnly: false, // /metrics is open like /health
   },
+  events: {
+    subscriberBufferSize: 1_000, // events waiting per subscriber before the oldest are dropped
+    heartbeatMs: 15_000, // ms between SSE heartbeat comments
+  },
+  alerts: {
+    rules: [
+      { id: 'error-rate', kind: 'error_rate', threshold: 0.25, windowMs: 300_000, minRequests: 20 },
+      { id: 'limits-saturated', kind: 'limit_saturated', rejections: 10, windowMs: 60_000 },
+      { id: 'breaker-open', kind: 'breaker_open', forMs: 60_000 },
+      { id: 'dlq-growth', kind: 'dlq_growth', count: 5, windowMs: 300_000 },
+    ],
+    webhookTimeoutMs: 5_000, // ms per webhook POST
+    evaluateIntervalMs: 1_000, // ms between re-evaluations of time-based conditions
+  },
   resilience: {
     retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 5_000 },
     breaker: {
@@ -130,3 +144,12 @@ export const DEFAULT_MAX_QUEUED = 1_024;
 export const PROVIDER_BACKEND_DEFAULTS: Readonly<Partial<Record<ProviderName, Partial<BackendConfig>>>> = deepFreeze({
   vllm: { maxConcurrency: 64 }, // calls at once
 });
+
+/** Defaults of each alert rule kind: a rule in the file needs only `id` and `kind` (src/alerts/). */
+export const ALERT_RULE_DEFAULTS = deepFreeze({
+  error_rate: { threshold: 0.25, windowMs: 300_000, minRequests: 20 },
+  limit_saturated: { rejections: 10, windowMs: 60_000 },
+  cache_hit_rate: { below: 0.2, windowMs: 300_000, minRequests: 50 },
+  breaker_open: { forMs: 60_000 },
+  dlq_growth: { count: 5, windowMs: 300_000 },
+} satisfies { [K in AlertRuleKind]: Omit<Extract<AlertRule, { kind: K }>, 'id' | 'kind'> });

@@ -12,7 +12,7 @@ import { ConfigError } from './config-error.js';
 import type { ConfigProblem } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { jsonErrorPosition } from './json-error-position.js';
-import { BACKEND_DEFAULTS, DEFAULTS, PROVIDER_BACKEND_DEFAULTS } from './defaults.js';
+import { ALERT_RULE_DEFAULTS, BACKEND_DEFAULTS, DEFAULTS, PROVIDER_BACKEND_DEFAULTS } from './defaults.js';
 import { checkDiscovery, normaliseDiscovery } from './discovery-checks.js';
 import type { ConfigOverrides, OptimizerConfig, ProviderName, RootChildId } from './types.js';
 
@@ -164,6 +164,8 @@ function applyDefaults(file: JsonObject): JsonObject {
   const breaker = isRecord(resilience.breaker) ? resilience.breaker : {};
   if (Array.isArray(merged.backends)) merged.backends = merged.backends.map((entry) => withBackendDefaults(entry, breaker));
   normaliseDiscovery(merged.discovery);
+  const alerts = merged.alerts;
+  if (isRecord(alerts) && Array.isArray(alerts.rules)) alerts.rules = alerts.rules.map(withAlertRuleDefaults);
   const supervision = merged.supervision;
   if (isRecord(supervision) && Array.isArray(supervision.children)) {
     supervision.children = supervision.children.map(withChildDefaults);
@@ -187,6 +189,12 @@ export function withBackendDefaults(entry: unknown, breaker: object): unknown {
   // `${baseUrl}/chat/completions` must not produce `//`.
   if (typeof backend.baseUrl === 'string') backend.baseUrl = backend.baseUrl.replace(/\/+$/, '');
   return backend;
+}
+
+/** A rule with its kind's defaults under it; fields of other kinds are kept for checkAlerts to refuse. */
+function withAlertRuleDefaults(entry: unknown): unknown {
+  if (!isRecord(entry) || typeof entry.kind !== 'string' || !Object.hasOwn(ALERT_RULE_DEFAULTS, entry.kind)) return entry;
+  return mergeDeep(ALERT_RULE_DEFAULTS[entry.kind as keyof typeof ALERT_RULE_DEFAULTS], entry);
 }
 
 function withChildDefaults(entry: unknown): unknown {
@@ -231,6 +239,29 @@ function checkSemantics(config: JsonObject, problems: ConfigProblem[]): void {
   checkSupervision(config.supervision, problems);
   checkResilience(config, problems);
   checkDiscovery(config.discovery, backends, problems);
+  checkAlerts(config.alerts, problems);
+}
+
+/** Alert rule ids are unique, and a rule carries only the fields its kind uses; one webhook source at most. */
+function checkAlerts(alerts: unknown, problems: ConfigProblem[]): void {
+  if (!isRecord(alerts)) return;
+  if (alerts.webhookUrl !== undefined && alerts.webhookUrlEnv !== undefined) {
+    problems.push({ path: '/alerts/webhookUrl', message: 'set either webhookUrl or webhookUrlEnv, not both' });
+  }
+  const ids = new Map<string, number>();
+  for (const [i, rule] of recordsOf(alerts.rules)) {
+    if (typeof rule.id === 'string') {
+      const seen = ids.get(rule.id);
+      if (seen === undefined) ids.set(rule.id, i);
+      else problems.push({ path: `/alerts/rules/${i}/id`, message: `duplicate alert rule id "${rule.id}" (first at /alerts/rules/${seen})` });
+    }
+    const defaults = typeof rule.kind === 'string' && Object.hasOwn(ALERT_RULE_DEFAULTS, rule.kind) ? ALERT_RULE_DEFAULTS[rule.kind as keyof typeof ALERT_RULE_DEFAULTS] : undefined;
+    if (defaults === undefined) continue;
+    const allowed = new Set(['id', 'kind', ...Object.keys(defaults), ...(rule.kind === 'limit_saturated' ? ['queueDepth'] : [])]);
+    for (const field of Object.keys(rule)) {
+      if (!allowed.has(field)) problems.push({ path: `/alerts/rules/${i}/${escapePointer(field)}`, message: `is not used by kind "${String(rule.kind)}" (it uses: ${[...allowed].slice(2).join(', ')})` });
+    }
+  }
 }
 
 /** Returns backend id → the models it serves. */

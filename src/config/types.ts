@@ -198,6 +198,21 @@ export interface CatalogEntry {
   tasks?: TaskClass[];
 }
 
+/** An alert rule (src/alerts/): each kind watches bus events; `id` names the alert it raises. */
+export type AlertRule =
+  /** Requests answered with a server-side error (status ≥ 500) reach `threshold` (0–1) of at least `minRequests` within `windowMs`. */
+  | { id: string; kind: 'error_rate'; threshold: number; windowMs: number; minRequests: number }
+  /** At least `rejections` 429s from the limiter within `windowMs`, or (when set) `queueDepth` requests waiting at once. */
+  | { id: string; kind: 'limit_saturated'; rejections: number; windowMs: number; queueDepth?: number }
+  /** The cache hit rate falls below `below` (0–1) over at least `minRequests` cache lookups within `windowMs`. */
+  | { id: string; kind: 'cache_hit_rate'; below: number; windowMs: number; minRequests: number }
+  /** A backend's breaker has not closed for `forMs` after it opened (one alert per backend). */
+  | { id: string; kind: 'breaker_open'; forMs: number }
+  /** At least `count` requests dead-lettered within `windowMs`. */
+  | { id: string; kind: 'dlq_growth'; count: number; windowMs: number };
+
+export type AlertRuleKind = AlertRule['kind'];
+
 export interface OptimizerConfig {
   server: {
     host: string;
@@ -262,6 +277,25 @@ export interface OptimizerConfig {
     flushIntervalMs: number;
     /** Guard /metrics like /admin/* (admin key, or loopback only without one). Default false: open, like /health. */
     adminOnly: boolean;
+  };
+  /** The event stream (`GET /admin/events`, WebSocket `subscribe`). */
+  events: {
+    /** Events one subscriber may have waiting; past it the oldest are dropped and counted. */
+    subscriberBufferSize: number;
+    /** SSE heartbeat (a comment line) interval, in ms. */
+    heartbeatMs: number;
+  };
+  /** Alerts raised from bus events (docs/observability.md). */
+  alerts: {
+    rules: AlertRule[];
+    /** Env var holding the webhook URL (a URL with a token in it is a secret). */
+    webhookUrlEnv?: string;
+    /** A webhook URL without a secret in it (prefer `webhookUrlEnv`). */
+    webhookUrl?: string;
+    /** Longest a webhook POST may take, in ms. */
+    webhookTimeoutMs: number;
+    /** How often time-based conditions (a breaker open too long, a window emptying) are re-evaluated, in ms. */
+    evaluateIntervalMs: number;
   };
   resilience: {
     retry: RetryConfig;

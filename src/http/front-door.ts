@@ -31,6 +31,11 @@ import { callBackend } from '../../actors/backend.js';
 import { upstreamHttpError } from '../upstream/http-error.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { Alerts } from '../alerts/alerts.js';
+import { EventStreams } from '../telemetry/event-streams.js';
+import { serveEventSource } from './event-source.js';
+import { machineCharts } from '../statecharts/machines.js';
+import { serveDashboard } from '../dashboard/serve.js';
 
 export interface FrontDoorDeps {
   system: OptimizerSystem;
@@ -58,6 +63,8 @@ export interface FrontDoorDeps {
   /** Metrics for /metrics and /admin/stats (undefined when disabled). */
   metrics?: Metrics | undefined;
   startedAt: number;
+  /** The alert engine while the telemetry actor runs. */
+  alerts?: () => Alerts | undefined;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse, path: string) => void | Promise<void>;
@@ -95,6 +102,8 @@ export class FrontDoor {
   readonly #wss: WebSocketServer;
   readonly #connections = new Set<WsConnection>();
   readonly #routes = new Map<string, Partial<Record<string, Handler>>>();
+  /** Live event subscribers (SSE and WebSocket `subscribe`). */
+  readonly eventStreams = new EventStreams();
   #draining = false;
 
   constructor(private readonly deps: FrontDoorDeps) {
@@ -138,6 +147,16 @@ export class FrontDoor {
       GET: (req, res) => (config.metrics.adminOnly ? this.#admin(req, res, () => void this.#metrics(res)) : this.#metrics(res)),
     });
     this.#routes.set('/admin/stats', { GET: (req, res) => this.#admin(req, res, () => this.#stats(res)) });
+    // Observability (docs/observability.md): the event stream, alerts, statecharts, the dashboard.
+    this.#routes.set('/admin/events', { GET: (req, res) => this.#admin(req, res, () => serveEventSource(req, res, { bus: deps.bus, config, streams: this.eventStreams })) });
+    this.#routes.set('/admin/events/subscribers', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, { subscribers: this.eventStreams.stats() })) });
+    this.#routes.set('/admin/alerts', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, deps.alerts?.()?.report() ?? { active: [], recent: [], rules: config.alerts.rules, webhook: null })) });
+    this.#routes.set('/admin/machines', { GET: (req, res) => this.#admin(req, res, () => sendJson(res, 200, machineCharts())) });
+    for (const p of ['/dashboard', '/dashboard/']) this.#routes.set(p, { GET: (req, res) => serveDashboard(req, res, 'index.html') });
+    // What the page needs to know before it asks anything: whether to prompt for the admin key, which endpoints exist.
+    this.#routes.set('/dashboard/manifest.json', {
+      GET: (_req, res) => sendJson(res, 200, { adminKeyRequired: deps.adminKey !== undefined, endpoints: { stats: this.#routes.has('/admin/stats'), metrics: this.#routes.has('/metrics') } }),
+    });
   }
 
   /** Starts listening on `server.host`:`port` (default `server.port`; 0 = any free port). */
@@ -190,6 +209,7 @@ export class FrontDoor {
   /** Closes everything now (idempotent). */
   close(): void {
     this.#draining = true;
+    this.eventStreams.closeAll();
     for (const ws of this.#wss.clients) ws.close(1001, 'optimizer shutting down');
     this.#wss.close();
     this.#server.close();
@@ -206,6 +226,7 @@ export class FrontDoor {
     const path = q === -1 ? url : url.slice(0, q);
     const methods = this.#routes.get(path);
     if (!methods) {
+      if (path.startsWith('/dashboard/') && (req.method === 'GET' || req.method === 'HEAD')) return serveDashboard(req, res, path.slice('/dashboard/'.length));
       if (path.startsWith('/admin/backends/') && path.endsWith('/models')) {
         if (req.method !== 'GET') return this.#methodNotAllowed(req, res, path, ['GET']);
         const backendId = decodeURIComponent(path.slice('/admin/backends/'.length, -'/models'.length));
@@ -225,7 +246,13 @@ export class FrontDoor {
       req.resume();
       return sendHttpError(res, new OptimizerError('SHUTTING_DOWN', 'The optimizer is shutting down; retry on another instance.'), undefined, { connection: 'close' });
     }
-    const result = handler(req, res, path);
+    // A handler may throw before its first await (a bad query parameter): that is an answer, not a crash.
+    let result;
+    try {
+      result = handler(req, res, path);
+    } catch (error) {
+      return this.#fail(res, error);
+    }
     if (result) result.catch((error: unknown) => this.#fail(res, error));
   }
 
@@ -433,6 +460,7 @@ export class FrontDoor {
       directory: this.deps.directory,
       bus: this.deps.bus,
       logger: this.deps.logger,
+      streams: this.eventStreams,
     });
     this.#connections.add(connection);
     ws.on('close', () => this.#connections.delete(connection));

@@ -8,14 +8,16 @@ import { validateRequestBody } from '../gateway/validate.js';
 import type { AgentDirectory, AgentIdentity } from '../identity/agents.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus, OptimizerEvent } from '../telemetry/event-bus.js';
+import { EventStream } from '../telemetry/event-stream.js';
+import type { EventStreams } from '../telemetry/event-streams.js';
 import type { OptimizerSystem } from '../../actors/system.js';
 import type { OptimizerConfig } from '../config/types.js';
 import { errorFrame } from './error-frame.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type ClientFrame, type Encoding } from './protocol.js';
 import { WsResponder } from './ws-responder.js';
 
-/** Event frames are dropped (and counted) while the socket has this much unsent. */
-const EVENT_BUFFER_LIMIT_BYTES = 256 * 1024;
+/** Past this much unsent on the socket, event frames wait in the subscriber's bounded buffer (src/telemetry/event-stream.ts). */
+const EVENT_HIGH_WATER_BYTES = 256 * 1024;
 
 export interface ConnectionDeps {
   system: OptimizerSystem;
@@ -24,6 +26,8 @@ export interface ConnectionDeps {
   directory: AgentDirectory;
   bus: EventBus;
   logger: Logger;
+  /** Where this session's event stream is listed while it has one (/admin/events/subscribers). */
+  streams?: EventStreams;
 }
 
 /**
@@ -36,9 +40,8 @@ export class WsConnection {
   #identity: AgentIdentity | undefined;
   #session: AnyActorRef | undefined;
   readonly #inFlight = new Map<string, AbortController>();
-  readonly #subscriptions = new Map<string, () => void>();
+  #events: EventStream | undefined;
   #encoding: Encoding = 'json';
-  #eventsDropped = 0;
   #alive = true;
   readonly #heartbeat: NodeJS.Timeout;
 
@@ -105,16 +108,9 @@ export class WsConnection {
       case 'subscribe':
         this.#requireWelcome();
         this.#encoding = encoding;
-        for (const topic of frame.topics) {
-          if (!this.#subscriptions.has(topic)) this.#subscriptions.set(topic, this.deps.bus.subscribe(topic, (event) => this.#event(event)));
-        }
-        return this.#send({ type: 'subscribed', topics: [...this.#subscriptions.keys()] }, encoding);
+        return this.#send({ type: 'subscribed', topics: this.#eventStream().subscribe(frame.topics) }, encoding);
       case 'unsubscribe':
-        for (const topic of frame.topics) {
-          this.#subscriptions.get(topic)?.();
-          this.#subscriptions.delete(topic);
-        }
-        return this.#send({ type: 'subscribed', topics: [...this.#subscriptions.keys()] }, encoding);
+        return this.#send({ type: 'subscribed', topics: this.#events?.unsubscribe(frame.topics) ?? [] }, encoding);
     }
   }
 
@@ -170,12 +166,28 @@ export class WsConnection {
     );
   }
 
-  #event(event: OptimizerEvent): void {
-    if (this.ws.bufferedAmount > EVENT_BUFFER_LIMIT_BYTES) {
-      this.#eventsDropped++;
-      return;
+  #eventStream(): EventStream {
+    if (!this.#events) {
+      const stream: EventStream = new EventStream(this.deps.bus, { send: (events): boolean => this.#sendEvents(stream, events) }, { bufferSize: this.deps.config.events.subscriberBufferSize, transport: 'ws' });
+      this.#events = stream;
+      this.deps.streams?.add(stream);
     }
-    this.#send({ type: 'event', event, dropped: this.#eventsDropped }, this.#encoding);
+    return this.#events;
+  }
+
+  /** Event frames, each with the subscriber's drop count; false (and a resume once flushed) when the socket is backed up. */
+  #sendEvents(stream: EventStream, events: readonly OptimizerEvent[]): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return true;
+    const last = events.length - 1;
+    let backedUp = false;
+    events.forEach((event, i) => {
+      const data = encodeFrame({ type: 'event', event, dropped: stream.dropped }, this.#encoding);
+      // The last frame's callback runs once it has left for the kernel: by then the backlog before it has too.
+      if (i === last) this.ws.send(data, () => backedUp && stream.resume());
+      else this.ws.send(data);
+    });
+    backedUp = this.ws.bufferedAmount > EVENT_HIGH_WATER_BYTES;
+    return !backedUp;
   }
 
   #send(frame: object, encoding: Encoding): void {
@@ -187,8 +199,10 @@ export class WsConnection {
     clearInterval(this.#heartbeat);
     for (const controller of this.#inFlight.values()) controller.abort();
     this.#inFlight.clear();
-    for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
-    this.#subscriptions.clear();
+    if (this.#events) {
+      this.#events.close();
+      this.deps.streams?.delete(this.#events);
+    }
     if (this.#identity) tellSession(this.#session, { type: 'session.detached' });
   }
 }

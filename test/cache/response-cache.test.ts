@@ -50,6 +50,22 @@ describe('ResponseCache', () => {
     expect(cache.get('k')).toBeUndefined();
   });
 
+  // Regression (seen as a flaky `evicts the oldest entries past cache.maxEntries` under load): eviction
+  // read only the committed insertion order, so puts faster than LMDB's commits were never evicted.
+  it('evicts the oldest past maxEntries even before LMDB has committed them', async () => {
+    const db = open();
+    let now = 0;
+    const cache = new ResponseCache(() => db, { maxEntries: 3, now: () => ++now });
+    for (const n of [1, 2, 3, 4, 5]) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    expect(cache.get('k1')).toBeUndefined();
+    expect(cache.get('k2')).toBeUndefined();
+    for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
+    expect(cache.size).toBe(3);
+    await db.flushed;
+    expect(cache.get('k1')).toBeUndefined();
+    for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
+  });
+
   it('evicts the oldest past maxEntries', async () => {
     const db = open();
     let now = 0;

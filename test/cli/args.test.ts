@@ -65,4 +65,11 @@ describe('USAGE', () => {
       expect(USAGE).toContain(text);
     }
   });
+
+  it('--inspect-url and --inspect-port imply --inspect and are checked', () => {
+    expect(parseArgs(['--inspect-url', 'ws://127.0.0.1:9000'])).toEqual({ inspect: true, inspectUrl: 'ws://127.0.0.1:9000', help: false, version: false });
+    expect(parseArgs(['--inspect-port', '0'])).toEqual({ inspect: true, inspectPort: 0, help: false, version: false });
+    expect(() => parseArgs(['--inspect-url', 'http://x'])).toThrow(/--inspect-url must be a ws/);
+    expect(() => parseArgs(['--inspect-port', '70000'])).toThrow(/--inspect-port must be an integer/);
+  });
 });
