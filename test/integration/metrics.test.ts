@@ -281,8 +281,9 @@ describe('metrics through the real optimizer', () => {
 });
 
 describe('metrics switched off or guarded', () => {
-  it('with metrics.enabled false, nothing listens on the request path and /metrics and /admin/stats answer 404', async () => {
-    const stack = await startStack({ config: { log: { level: 'info' }, metrics: { enabled: false } } });
+  it('with metrics.enabled false (and no alert rules), nothing listens on the request path and /metrics and /admin/stats answer 404', async () => {
+    // The default alert rules listen to request.completed (error rate): without them nothing does.
+    const stack = await startStack({ config: { log: { level: 'info' }, metrics: { enabled: false }, alerts: { rules: [] } } });
     try {
       expect((await chat(stack, 'alice', ask('hi'))).status).toBe(200);
       const { bus } = stack.optimizer.runtime;

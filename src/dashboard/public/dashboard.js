@@ -30,6 +30,8 @@ import { drawStatechart } from './statechart.js';
 const KEY_STORAGE = 'optimizer.adminKey';
 const TOPICS = ['request.completed', 'cache.*', 'dedupe.joined', 'ratelimit.*', 'backend.*', 'breaker.*', 'dlq.*', 'actor.*', 'supervisor.*', 'alert.*'];
 const REFRESH_MS = 5000;
+/** After calls finish, /admin/stats is read again this soon (ms), so the breakdowns stay live. */
+const STATS_SOON_MS = 1000;
 const RATE_SECONDS = 120;
 const TIMELINE_MINUTES = 30;
 const EVENTS_SHOWN = 100;
@@ -54,6 +56,10 @@ const state = {
   byBackend: new Map(),
   /** @type {Map<number, { requests: number, cacheHits: number, cacheMisses: number }>} */
   minutes: new Map(),
+  /** @type {Map<number, { requests: number, cacheHits: number, cacheMisses: number }>} per minute, what the last /admin/stats answer has not counted */
+  freshMinutes: new Map(),
+  /** @type {ReturnType<typeof setTimeout> | undefined} a stats refresh soon after calls finish */
+  statsSoon: undefined,
   /** @type {Map<number, number>} calls finished per second (browser clock) */
   seconds: new Map(),
   /** @type {Health | null} */
@@ -143,10 +149,15 @@ function count(event) {
   const minute = Math.floor(event.at / 60000) * 60000;
   const bucket = state.minutes.get(minute) ?? { requests: 0, cacheHits: 0, cacheMisses: 0 };
   state.minutes.set(minute, bucket);
+  // What the last /admin/stats answer has not counted yet, per minute (laid over its timeline).
+  const fresh = counted ? (state.freshMinutes.get(minute) ?? { requests: 0, cacheHits: 0, cacheMisses: 0 }) : undefined;
+  if (fresh) state.freshMinutes.set(minute, fresh);
   switch (event.type) {
     case 'request.completed': {
+      refreshStatsSoon();
       if (counted) live.requests++;
       bucket.requests++;
+      if (fresh) fresh.requests++;
       const second = Math.floor(Date.now() / 1000);
       state.seconds.set(second, (state.seconds.get(second) ?? 0) + 1);
       const agent = state.byAgent.get(str(event.agentId)) ?? { requests: 0, cacheHits: 0, errors: 0 };
@@ -158,6 +169,7 @@ function count(event) {
     case 'cache.hit': {
       if (counted) live.cacheHits++;
       bucket.cacheHits++;
+      if (fresh) fresh.cacheHits++;
       const agent = state.byAgent.get(str(event.agentId)) ?? { requests: 0, cacheHits: 0, errors: 0 };
       agent.cacheHits++;
       state.byAgent.set(str(event.agentId), agent);
@@ -166,6 +178,7 @@ function count(event) {
     case 'cache.miss':
       if (counted) live.cacheMisses++;
       bucket.cacheMisses++;
+      if (fresh) fresh.cacheMisses++;
       break;
     case 'dedupe.joined':
       if (counted) live.dedupeJoins++;
@@ -300,7 +313,17 @@ async function refreshStats() {
   const stats = /** @type {Stats} */ (await getJson('/admin/stats'));
   state.stats = stats;
   state.live = zero();
+  state.freshMinutes.clear();
   scheduleRender();
+}
+
+/** Calls finished: the breakdowns from /admin/stats follow within a second (at most one fetch a second). */
+function refreshStatsSoon() {
+  if (!state.manifest.endpoints.stats || state.statsSoon !== undefined) return;
+  state.statsSoon = setTimeout(() => {
+    state.statsSoon = undefined;
+    void refreshStats().catch(() => undefined);
+  }, STATS_SOON_MS);
 }
 
 async function refreshAlerts() {
@@ -371,8 +394,18 @@ function renderOverview() {
 function renderTimeline() {
   /** @type {{ minute: number, requests: number, cacheHits: number, cacheMisses: number }[]} */
   let points;
-  if (state.stats && state.stats.timeline.length > 0) points = state.stats.timeline.slice(-TIMELINE_MINUTES);
-  else {
+  if (state.stats && state.stats.timeline.length > 0) {
+    // The stats' minutes, with what the event stream counted since that answer laid over them.
+    const byMinute = new Map(state.stats.timeline.map((p) => [p.minute, { minute: p.minute, requests: p.requests, cacheHits: p.cacheHits, cacheMisses: p.cacheMisses }]));
+    for (const [minute, fresh] of state.freshMinutes) {
+      const point = byMinute.get(minute) ?? { minute, requests: 0, cacheHits: 0, cacheMisses: 0 };
+      point.requests += fresh.requests;
+      point.cacheHits += fresh.cacheHits;
+      point.cacheMisses += fresh.cacheMisses;
+      byMinute.set(minute, point);
+    }
+    points = [...byMinute.values()].sort((a, b) => a.minute - b.minute).slice(-TIMELINE_MINUTES);
+  } else {
     const minutes = [...state.minutes.keys()].sort((a, b) => a - b);
     const last = minutes.at(-1);
     points = [];
