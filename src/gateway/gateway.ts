@@ -2,7 +2,7 @@ import type { OptimizerSystem } from '../../actors/system.js';
 import { callBackend } from '../../actors/backend.js';
 import { resolveVia } from '../../actors/router.js';
 import { SessionLoad, sessionFor } from '../../actors/session.js';
-import type { OptimizerConfig } from '../config/types.js';
+import type { BackendConfig, OptimizerConfig } from '../config/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus } from '../telemetry/event-bus.js';
@@ -52,6 +52,8 @@ export interface GatewayDeps {
   quotas: ReadonlyMap<string, QuotaTracker>;
   /** Which backends are disabled or down (src/discovery/availability.ts). */
   availability?: Availability | undefined;
+  /** Every backend known now, configured and discovered (for the adapter of one found after start). */
+  backends?: (() => readonly BackendConfig[]) | undefined;
   /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
   now?: () => number;
 }
@@ -354,11 +356,13 @@ export class Gateway {
     return undefined;
   }
 
-  /** The backend's adapter (a backend unknown to the config, e.g. in tests, speaks OpenAI). */
+  /** The backend's adapter (a backend unknown to the config and to discovery, e.g. in tests, speaks OpenAI). */
   #adapter(backendId: string): ProviderAdapter {
     let adapter = this.#adapters.get(backendId);
     if (adapter === undefined) {
-      adapter = adapterFor('openai-compatible');
+      // A backend discovery found after start speaks its provider's dialect (vLLM's reasoning field, ...).
+      const provider = this.deps.backends?.().find((b) => b.id === backendId)?.provider;
+      adapter = adapterFor(provider ?? 'openai-compatible');
       this.#adapters.set(backendId, adapter);
     }
     return adapter;

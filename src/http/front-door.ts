@@ -108,7 +108,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability, backends: deps.discovery?.backends.bind(deps.discovery) });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
