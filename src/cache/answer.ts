@@ -11,4 +11,6 @@ export interface CompletedAnswer {
   chunks: string[] | undefined;
   backend: string;
   model: string;
+  /** Prompt tokens its usage reported (undefined: estimate from the request) and completion tokens, when known without parsing `value`. */
+  tokens?: [number | undefined, number] | undefined;
 }

@@ -1,5 +1,6 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { CompletedAnswer } from './answer.js';
+import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
 
 /** Order of insertion, for eviction: [createdAt, key] → null. */
@@ -76,6 +77,8 @@ export class ResponseCache {
       body: answer.body,
     };
     if (answer.chunks) entry.chunks = answer.chunks;
+    const [prompt, completion] = answer.tokens ?? reportedTokens(answer.value);
+    entry.tokens = [prompt ?? null, completion];
     this.#pending.set(key, entry);
     void dbs.entries.put(key, entry).finally(() => {
       if (this.#pending.get(key) === entry) this.#pending.delete(key);
@@ -101,6 +104,7 @@ export class ResponseCache {
         return (value ??= JSON.parse(body.toString('utf8')));
       },
       chunks: entry.chunks,
+      tokens: entry.tokens ? [entry.tokens[0] ?? undefined, entry.tokens[1]] : undefined,
       backend: entry.backend,
       model: entry.model,
     };

@@ -20,4 +20,6 @@ export interface CacheEntry {
   body: Uint8Array;
   /** The chunks' JSON texts when the answer was streamed, in order (replayed as a stream). */
   chunks?: string[];
+  /** [prompt tokens its usage reported, or null; completion tokens, reported or estimated]: counted on a hit without parsing `body`. */
+  tokens?: [number | null, number];
 }

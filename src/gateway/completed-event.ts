@@ -1,3 +1,4 @@
+import type { CompletedAnswer } from '../cache/answer.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, ResponseMeta } from './types.js';
 import { answerTokens, type AnswerUsage } from './usage.js';
@@ -13,7 +14,7 @@ export interface Completion {
   /** Tokens of the upstream answer this request got as the one who called (undefined for hits and joins). */
   usage: AnswerUsage | undefined;
   /** The answer a cache hit or a dedupe join was served instead of calling upstream. */
-  savedAnswer: unknown;
+  savedAnswer: Pick<CompletedAnswer, 'value' | 'tokens'> | undefined;
   /** The prompt estimate, when the worker pool already made one. */
   promptTokens: number | undefined;
 }

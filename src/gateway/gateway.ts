@@ -135,7 +135,7 @@ export class Gateway {
     // For request.completed (built only when someone listens): the upstream answer's tokens,
     // or the answer a hit or a join got instead of an upstream call.
     let usage: AnswerUsage | undefined;
-    let savedAnswer: unknown;
+    let savedAnswer: CompletedAnswer | undefined;
     let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
@@ -176,7 +176,7 @@ export class Gateway {
             outcome = 'cache.hit';
             if (bus.wants('cache.hit')) bus.publish('cache.hit', { requestId: req.requestId, agentId: req.agentId, model: route.target.name });
             const answer = ResponseCache.toAnswer(entry);
-            savedAnswer = answer.value;
+            savedAnswer = answer;
             status = answer.status;
             meta.cache = 'hit';
             replayAnswer(answer, res, meta, req.stream, includeUsage);
@@ -190,7 +190,7 @@ export class Gateway {
           if (recent) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
-            savedAnswer = recent.value;
+            savedAnswer = recent;
             meta.dedupe = 'joined';
             replayAnswer(recent, res, meta, req.stream, includeUsage);
             return;
@@ -204,7 +204,7 @@ export class Gateway {
             meta.dedupe = 'joined';
             await this.#follow(joined, res, req, 'joined', includeUsage);
             if (joined.answer) {
-              savedAnswer = joined.answer.value;
+              savedAnswer = joined.answer;
               meta.backend = joined.answer.backend;
             } else {
               // The flight failed (the joiner got its error), or this client left it.

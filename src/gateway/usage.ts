@@ -63,9 +63,19 @@ export function estimateCompletionTokens(value: unknown): number {
 }
 
 /** Prompt and completion tokens of a stored answer (a cache hit, a joined flight): its usage, else estimated. */
-export function answerTokens(value: unknown, promptEstimate: () => number): { tokensIn: number; tokensOut: number } {
+export function answerTokens(answer: { value: unknown; tokens?: [number | undefined, number] | undefined }, promptEstimate: () => number): { tokensIn: number; tokensOut: number } {
+  const [prompt, completion] = answer.tokens ?? reportedTokens(answer.value);
+  return { tokensIn: prompt ?? promptEstimate(), tokensOut: completion };
+}
+
+/**
+ * What an answer says of its own tokens: the prompt tokens its `usage` reports (undefined when it
+ * has none: the caller estimates from its request) and the completion tokens, reported or
+ * estimated. Kept with a cached answer so a hit needs no parse of the body to be counted.
+ */
+export function reportedTokens(value: unknown): [prompt: number | undefined, completion: number] {
   const usage = (value as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null } | null)?.usage;
-  const tokensIn = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : promptEstimate();
-  const tokensOut = typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : estimateCompletionTokens(value);
-  return { tokensIn, tokensOut };
+  const prompt = typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : undefined;
+  const completion = typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : estimateCompletionTokens(value);
+  return [prompt, completion];
 }

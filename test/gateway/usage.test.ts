@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { completedEventFields } from '../../src/gateway/completed-event.js';
 import type { GatewayRequest, ResponseMeta } from '../../src/gateway/types.js';
-import { AnswerUsage, answerTokens, estimateCompletionTokens } from '../../src/gateway/usage.js';
+import { AnswerUsage, answerTokens, estimateCompletionTokens, reportedTokens } from '../../src/gateway/usage.js';
 
 const completion = (content: string, usage?: unknown) => ({
   object: 'chat.completion',
@@ -39,8 +39,20 @@ describe('AnswerUsage', () => {
 
 describe('answerTokens (what a hit or a join saved)', () => {
   it('is the stored answer\'s usage, else estimates', () => {
-    expect(answerTokens(completion('a', { prompt_tokens: 5, completion_tokens: 1 }), () => 99)).toEqual({ tokensIn: 5, tokensOut: 1 });
-    expect(answerTokens(completion('x'.repeat(8), null), () => 7)).toEqual({ tokensIn: 7, tokensOut: 2 });
+    expect(answerTokens({ value: completion('a', { prompt_tokens: 5, completion_tokens: 1 }) }, () => 99)).toEqual({ tokensIn: 5, tokensOut: 1 });
+    expect(answerTokens({ value: completion('x'.repeat(8), null) }, () => 7)).toEqual({ tokensIn: 7, tokensOut: 2 });
+  });
+
+  it('uses the tokens kept with a cached answer without reading its value', () => {
+    const answer = {
+      tokens: [undefined, 3] as [number | undefined, number],
+      get value(): unknown {
+        throw new Error('a cached answer with its tokens is not parsed');
+      },
+    };
+    expect(answerTokens(answer, () => 11)).toEqual({ tokensIn: 11, tokensOut: 3 });
+    expect(reportedTokens(completion('a', { prompt_tokens: 5, completion_tokens: 1 }))).toEqual([5, 1]);
+    expect(reportedTokens(completion('x'.repeat(8), null))).toEqual([undefined, 2]);
     expect(estimateCompletionTokens({ choices: [{ message: { content: null, tool_calls: [{ function: { name: 'run', arguments: '{"a":1}' } }] } }] })).toBe(3);
   });
 });
@@ -70,7 +82,7 @@ describe('request.completed fields', () => {
       status: 200,
       latencyMs: 0.2,
       usage: undefined,
-      savedAnswer: completion('hi', { prompt_tokens: 120, completion_tokens: 4 }),
+      savedAnswer: { value: completion('hi', { prompt_tokens: 120, completion_tokens: 4 }) },
       promptTokens: undefined,
     });
     expect(fields).toMatchObject({ tokensIn: 0, tokensOut: 0, tokensSavedIn: 120, tokensSavedOut: 4 });
