@@ -28,7 +28,7 @@ import { Pool } from 'undici';
 import { startOpenAIUpstream } from '../src/loopback/openai-upstream.js';
 import type { OpenAIUpstream } from '../src/loopback/openai-upstream.js';
 import { watchForeignCpu } from './lib/cpu.js';
-import { pollHealth } from './lib/health-poller.js';
+import { pollHealthInWorker } from './lib/health-poller.js';
 import { LatencyRecorder } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
 import type { MachineFacts } from './lib/machine.js';
@@ -227,9 +227,10 @@ async function runWave(
   const cpu = watchForeignCpu([optimizerPid]);
   const optCpu0 = cpuMs(optimizerPid);
   const selfCpu0 = cpuMs('self');
-  // /health on its own keep-alive connection, sampled at a fixed cadence while the wave runs
-  // (its first poll goes out when the send loop below yields).
-  const health = pollHealth(origin, s.healthIntervalMs);
+  // /health on its own keep-alive connection, sampled at a fixed cadence while the wave runs, from a
+  // worker thread: this process is busy sending the load and running the upstream, and its own
+  // event loop lag must not count as the optimizer's.
+  const health = pollHealthInWorker(origin, s.healthIntervalMs);
 
   // The barrier: every call is sent from this one synchronous loop.
   const promises: Promise<CallResult>[] = [];

@@ -5,6 +5,7 @@
  * when the next is due is not doubled (the late one is counted as skipped).
  */
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { Client } from 'undici';
 
 export interface BackendSample {
@@ -113,6 +114,38 @@ export function pollHealth(origin: string, intervalMs: number): HealthPoller {
         await current;
         await client.close();
       })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * {@link pollHealth} in a worker thread of its own: the same polls, timed outside the bench's main
+ * event loop. `samples`, `failed` and `skipped` are filled in once `stop()` resolves.
+ */
+export function pollHealthInWorker(origin: string, intervalMs: number): HealthPoller {
+  const worker = new Worker(new URL('./health-poller-worker.js', import.meta.url), { workerData: { origin, intervalMs } });
+  let result: { samples: HealthSample[]; failed: number; skipped: number } = { samples: [], failed: 0, skipped: 0 };
+  let stopping: Promise<void> | undefined;
+  return {
+    get samples() {
+      return result.samples;
+    },
+    get failed() {
+      return result.failed;
+    },
+    get skipped() {
+      return result.skipped;
+    },
+    stop() {
+      stopping ??= new Promise<void>((resolve, reject) => {
+        worker.once('message', (message: typeof result) => {
+          result = message;
+          void worker.terminate().then(() => resolve());
+        });
+        worker.once('error', reject);
+        worker.postMessage('stop');
+      });
       return stopping;
     },
   };

@@ -31,6 +31,8 @@ export interface StartOptions {
   healthPath?: string | undefined;
   /** Give up after this long (ms). */
   readyTimeoutMs?: number | undefined;
+  /** Options for node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[] | undefined;
   env?: NodeJS.ProcessEnv | undefined;
 }
 
@@ -149,9 +151,10 @@ export function startNode(opts: StartOptions): Promise<Started> {
   installHooks();
   const pinned = opts.cpu !== undefined && hasTaskset();
   const cmd = pinned ? 'taskset' : process.execPath;
+  const nodeArgs = opts.nodeArgs ?? [];
   const args = pinned
-    ? ['-c', String(opts.cpu), process.execPath, opts.script, ...opts.args]
-    : [opts.script, ...opts.args];
+    ? ['-c', String(opts.cpu), process.execPath, ...nodeArgs, opts.script, ...opts.args]
+    : [...nodeArgs, opts.script, ...opts.args];
   const child = spawn(cmd, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
@@ -345,5 +348,7 @@ export function startOptimizerProcess(opts: {
     healthPath: '/health',
     port: opts.port,
     readyTimeoutMs: 30_000,
+    // BENCH_CPU_PROF=DIR: the optimizer writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+    nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : undefined,
   });
 }
