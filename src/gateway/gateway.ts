@@ -23,6 +23,7 @@ import type { DeadLetters } from '../dlq/dead-letters.js';
 import type { QuotaTracker } from '../resilience/quota.js';
 import { randomSource } from '../resilience/random.js';
 import { Delivery } from './delivery.js';
+import { Turns } from './turns.js';
 import { isAutoModel, type RouteTarget } from '../routing/table.js';
 import type { Limiter } from '../limits/limiter.js';
 import { estimateTokens } from '../keys/tokens.js';
@@ -70,6 +71,7 @@ export class Gateway {
   readonly #cache: ResponseCache;
   readonly #dedupe: DedupeRegistry;
   readonly #load = new SessionLoad();
+  readonly #turns = new Turns();
   readonly #delivery: Delivery;
   /** Each backend's provider adapter (built once; src/providers/adapters.ts). */
   readonly #adapters: Map<string, ProviderAdapter>;
@@ -141,6 +143,9 @@ export class Gateway {
     let sink: Responder = res;
     let signal = req.signal;
     try {
+      // Under a burst, requests take turns so the loop still serves /health and streams (turns.ts).
+      const turn = this.#turns.turn();
+      if (turn) await turn;
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
       this.#load.started(session, req.agentId);
       counted = true;
@@ -340,6 +345,9 @@ export class Gateway {
     const request: AdapterRequest = { endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream };
     const call = adapter.prepare(request);
     const upstream = await callBackend(this.deps.system, target.backendId, { method: call.method, path: call.path, body: call.body, signal, stream: req.stream });
+    // Many answers landing at once (a burst's upstream calls) are relayed in turns, too.
+    const turn = this.#turns.turn();
+    if (turn) await turn;
     if (upstream.status >= 400) {
       const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);
       throw adapter.error(upstream.status, upstream.headers, text, upstream.backendId);
