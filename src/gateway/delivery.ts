@@ -89,7 +89,7 @@ export class Delivery {
         attempts.push(attempt(target, now(), missing));
         last ??= missing;
         if (index + 1 < candidates.length) {
-          bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
+          bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
         }
         index++;
         continue;
@@ -117,7 +117,7 @@ export class Delivery {
         if (broke) {
           bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
         }
-        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
+        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, attempt: made });
         return;
       } catch (thrown) {
         const error = toOptimizerError(thrown);
