@@ -9,7 +9,10 @@
  *  (4) two agents of one priority class, both continuously backlogged and held by nothing but the
  *      shared limit, alternate: neither is admitted twice in a row (the bound k = 1);
  *  (5) with one agent, admission times are exactly those of a brute-force reference model (so the
- *      limiter wakes up exactly when a window frees a slot, and never idles with room and a queue).
+ *      limiter wakes up exactly when a window frees a slot, and never idles with room and a queue);
+ *  (6) failover admissions (`tryAdmitBackend`, interleaved with everything above and counted in (1)
+ *      and (3)) never queue, touch only their backend's key, and are refused only when that key has
+ *      no room (from the windows rebuilt here) or a request is queued that the key may be held for.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +48,15 @@ interface Abort {
   kind: 'abort';
   which: number;
 }
-type Op = Arrive | Advance | Abort;
+/** A request already admitted elsewhere failing over to `backend`: one `tryAdmitBackend`. */
+interface Failover {
+  kind: 'failover';
+  agent: string;
+  backend: string;
+  priority: number;
+  tokens: number;
+}
+type Op = Arrive | Advance | Abort | Failover;
 
 interface Scenario {
   global: RateLimit | undefined;
@@ -79,6 +90,13 @@ function arrive(tokens: fc.Arbitrary<number>, priority: fc.Arbitrary<number>, ba
 }
 
 const abortOp: fc.Arbitrary<Abort> = fc.record({ kind: fc.constant('abort' as const), which: fc.nat() });
+const failoverOp: fc.Arbitrary<Failover> = fc.record({
+  kind: fc.constant('failover' as const),
+  agent: fc.constantFrom(...AGENTS),
+  backend: fc.constantFrom('x', 'y'),
+  priority: fc.integer({ min: 0, max: 2 }),
+  tokens: fc.integer({ min: 0, max: 120 }),
+});
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
   global: fc.option(limit, { nil: undefined, freq: 6 }),
@@ -91,6 +109,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
       { weight: 5, arbitrary: arrive(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 2 }), fc.constantFrom(undefined, 'x', 'y'), AGENTS) },
       { weight: 4, arbitrary: advance },
       { weight: 1, arbitrary: abortOp },
+      { weight: 2, arbitrary: failoverOp },
     ),
     { maxLength: 45 },
   ),
@@ -120,6 +139,16 @@ interface Event {
   depths: Record<string, number>;
 }
 
+interface FailoverTry {
+  seq: number;
+  op: Failover;
+  at: number;
+  admitted: boolean;
+  /** Requests waiting just before and just after the call. */
+  queuedBefore: number;
+  queued: number;
+}
+
 interface Run {
   options: LimiterOptions;
   clock: ManualClock;
@@ -129,6 +158,7 @@ interface Run {
   /** Queue depth per agent after every arrival, as (seq, depths): with the events, every change of depth. */
   depthSamples: { seq: number; depths: Record<string, number> }[];
   maxTimers: number;
+  failovers: FailoverTry[];
 }
 
 function optionsFor(s: Scenario, clock: ManualClock, observer: LimiterOptions['observer']): LimiterOptions {
@@ -157,9 +187,15 @@ async function run(s: Scenario, agents: readonly string[] = AGENTS): Promise<Run
   });
   limiter = new Limiter(options);
   const tracked: Tracked[] = [];
+  const failovers: FailoverTry[] = [];
   let maxTimers = 0;
   for (const op of s.ops) {
-    if (op.kind === 'advance') {
+    if (op.kind === 'failover') {
+      const queuedBefore = limiter.queueDepth();
+      const admitted = limiter.tryAdmitBackend(op.backend, { agentId: op.agent, tokens: op.tokens, priority: op.priority });
+      // Its seq after the call: what the call served first (queued requests whose time had come) comes before it.
+      failovers.push({ seq: seq++, op, at: clock.now(), admitted, queuedBefore, queued: limiter.queueDepth() });
+    } else if (op.kind === 'advance') {
       clock.advance(op.ms);
     } else if (op.kind === 'abort') {
       const abortable = tracked.filter((t) => t.controller !== undefined && t.abortedAt === undefined);
@@ -209,7 +245,7 @@ async function run(s: Scenario, agents: readonly string[] = AGENTS): Promise<Run
   }
   clock.advance(10 * (200_000 + 150_000)); // past every deadline
   await new Promise((resolve) => setImmediate(resolve));
-  return { options, clock, limiter, tracked, events, depthSamples, maxTimers };
+  return { options, clock, limiter, tracked, events, depthSamples, maxTimers, failovers };
 }
 
 // ── the oracle: windows rebuilt from the admissions ───────────────────────────────────────────────
@@ -218,6 +254,8 @@ interface KeyView {
   name: string;
   limit: RateLimit;
   uses(t: Tracked): boolean;
+  /** The backend of a `backend:` key (failovers count there only). */
+  backend?: string;
 }
 
 function keysOf(options: LimiterOptions, agents: readonly string[]): KeyView[] {
@@ -231,8 +269,17 @@ function keysOf(options: LimiterOptions, agents: readonly string[]): KeyView[] {
     };
     keys.push({ name: `agent:${agent}`, limit, uses: (t) => t.op.agent === agent });
   }
-  for (const [id, limit] of options.backends ?? []) keys.push({ name: `backend:${id}`, limit, uses: (t) => t.op.backend === id });
+  for (const [id, limit] of options.backends ?? []) keys.push({ name: `backend:${id}`, limit, uses: (t) => t.op.backend === id, backend: id });
   return keys;
+}
+
+/** A key's admissions up to (excluding) `beforeSeq`, in order: requests admitted, and failovers that took a slot. */
+function admissionsOf(key: KeyView, run: Pick<Run, 'events' | 'tracked' | 'failovers'>, beforeSeq = Infinity): { at: number; tokens: number }[] {
+  const admissions = run.events
+    .filter((e) => e.kind === 'admitted' && e.seq < beforeSeq && key.uses(run.tracked[e.id]!))
+    .map((e) => ({ seq: e.seq, at: e.at, tokens: run.tracked[e.id]!.op.tokens }));
+  for (const f of run.failovers) if (f.admitted && f.seq < beforeSeq && f.op.backend === key.backend) admissions.push({ seq: f.seq, at: f.at, tokens: f.op.tokens });
+  return admissions.sort((a, b) => a.seq - b.seq).map(({ at, tokens }) => ({ at, tokens }));
 }
 
 /** Earliest time ≥ now at which `tokens` more fit `key`, given these admissions (time, tokens). */
@@ -260,13 +307,14 @@ describe('limiter properties', () => {
   it('(1) windows hold, (2) each request settles exactly once, (3) deadlines are kept', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const { options, clock, limiter, tracked, events, maxTimers } = await run(s);
+        const result = await run(s);
+        const { options, clock, limiter, tracked, events, maxTimers, failovers } = result;
         const keys = keysOf(options, AGENTS);
         const admittedEvents = events.filter((e) => e.kind === 'admitted');
 
-        // (1) no window of any key admits more than its limits
+        // (1) no window of any key admits more than its limits (failovers count on their backend's key)
         for (const key of keys) {
-          const admitted = admittedEvents.filter((e) => key.uses(tracked[e.id]!)).map((e) => ({ at: e.at, tokens: tracked[e.id]!.op.tokens }));
+          const admitted = admissionsOf(key, result);
           const n = key.limit.requestsPerMinute;
           if (n !== undefined) {
             for (let i = 0; i + n < admitted.length; i++) expect(admitted[i + n]!.at - admitted[i]!.at, key.name).toBeGreaterThanOrEqual(WINDOW);
@@ -293,6 +341,8 @@ describe('limiter properties', () => {
         }
         const stats = limiter.stats();
         expect(stats.admitted).toBe(admittedEvents.length);
+        expect(stats.failoverAdmitted).toBe(failovers.filter((f) => f.admitted && s.backendX !== undefined && f.op.backend === 'x').length);
+        expect(stats.failoverRefused).toBe(failovers.filter((f) => !f.admitted).length);
         expect(stats.rejected + stats.cancelled).toBe(events.length - admittedEvents.length);
         expect(stats.queueDepth).toBe(0);
         expect(stats.nextWakeAt).toBeNull();
@@ -323,11 +373,9 @@ describe('limiter properties', () => {
           expect(e.at, 'refused late').toBeLessThanOrEqual(Math.max(t.deadline, t.arrival));
           if (e.at >= t.deadline) continue;
           // Before its deadline: the windows at that moment must prove it could not fit by then.
-          const before = admittedEvents.filter((a) => a.seq < e.seq);
           let lowerBound = e.at;
           for (const key of keys.filter((k) => k.uses(t))) {
-            const admissions = before.filter((a) => key.uses(tracked[a.id]!)).map((a) => ({ at: a.at, tokens: tracked[a.id]!.op.tokens }));
-            lowerBound = Math.max(lowerBound, freeAt(key, admissions, e.at, t.op.tokens));
+            lowerBound = Math.max(lowerBound, freeAt(key, admissionsOf(key, result, e.seq), e.at, t.op.tokens));
           }
           expect(lowerBound, `request ${t.id} refused at ${e.at} before its deadline ${t.deadline}`).toBeGreaterThan(t.deadline);
         }
@@ -402,6 +450,30 @@ describe('limiter properties', () => {
         expect(actual).toEqual(referenceAdmissions(s, tracked));
       }),
       { numRuns: 300 * SCALE },
+    );
+  });
+
+  it('(6) a failover admission never queues, and is refused only without room or behind a queued request', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const result = await run(s);
+        const { options, failovers } = result;
+        const keys = keysOf(options, AGENTS);
+        for (const f of failovers) {
+          expect(f.queued).toBeLessThanOrEqual(f.queuedBefore);
+          const key = keys.find((k) => k.backend === f.op.backend);
+          if (key === undefined) {
+            // No limits of its own: always admitted.
+            expect(f.admitted).toBe(true);
+            continue;
+          }
+          const roomAt = freeAt(key, admissionsOf(key, result, f.seq), f.at, f.op.tokens);
+          if (f.admitted) expect(roomAt, `failover ${f.seq} admitted without room`).toBe(f.at);
+          // Refused with room only to keep the slot for someone already waiting.
+          else if (roomAt === f.at) expect(f.queued, `failover ${f.seq} refused with room and nobody queued`).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 250 * SCALE },
     );
   });
 });

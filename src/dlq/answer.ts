@@ -1,7 +1,7 @@
 import type { DeadLetter } from './types.js';
 
-/** Attempt codes that mean no backend was reached (restarting, disabled, none left). */
-const NOT_REACHED = new Set(['BACKEND_UNAVAILABLE', 'BACKEND_DISABLED', 'NO_BACKENDS', 'NO_BACKEND_REACHABLE']);
+/** Attempt codes that mean no backend was reached (restarting, disabled, none left, skipped for its own rate limit). */
+const NOT_REACHED = new Set(['BACKEND_UNAVAILABLE', 'BACKEND_DISABLED', 'NO_BACKENDS', 'NO_BACKEND_REACHABLE', 'RATE_LIMITED']);
 /** An upstream message can be a whole HTML error page: the caller gets its start. */
 const MAX_QUOTED_MESSAGE = 300;
 

@@ -14,6 +14,8 @@ import type { RoutePlan, RouteTarget } from '../routing/table.js';
 import type { EventBus } from '../telemetry/event-bus.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 import type { Availability } from '../discovery/availability.js';
+import type { Limiter, LimitRequest } from '../limits/limiter.js';
+import { backendLimitSkip } from './backend-limits.js';
 
 /** One call to one backend; resolves with the in-stream failure when a started stream broke. */
 export type CallOnce = (target: RouteTarget, meta: ResponseMeta, sink: Responder, signal: AbortSignal) => Promise<OptimizerError | undefined>;
@@ -33,6 +35,19 @@ export interface DeliveryDeps {
   now: () => number;
   /** True once the shutdown grace ran out: a request cut then is dead-lettered. */
   shuttingDown?: () => boolean;
+  /** The rate limiter, for the own limits of backends a request fails over to (src/gateway/backend-limits.ts). */
+  limiter?: Limiter | undefined;
+}
+
+/** The optional parts of one delivery. */
+export interface DeliveryOptions {
+  /** Why a candidate cannot serve the request at all, asked before its breaker. */
+  unsupported?: Unsupported | undefined;
+  /**
+   * What the limiter admitted the request as (its `backendId` is the backend whose own limit it
+   * queued for). Any other limited backend called takes one slot of its own, now or never.
+   */
+  admission?: LimitRequest | undefined;
 }
 
 /** Shared by every call made without a breaker to ask (none configured, or the actor restarting). */
@@ -51,11 +66,11 @@ const NO_BREAKER: BreakerTicket = Object.freeze({ probe: undefined });
 export class Delivery {
   constructor(private readonly deps: DeliveryDeps) {}
 
-  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce, unsupported?: Unsupported): Promise<void> {
+  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: AbortSignal, call: CallOnce, options: DeliveryOptions = {}): Promise<void> {
     const deadline = this.deps.now() + this.deps.config.resilience.requestTimeoutMs;
     const bounded = new DeadlineSignal(signal, this.deps.config.resilience.requestTimeoutMs);
     try {
-      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call, unsupported);
+      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call, options);
     } finally {
       bounded.dispose();
     }
@@ -70,15 +85,17 @@ export class Delivery {
     callSignal: AbortSignal,
     deadline: number,
     call: CallOnce,
-    unsupported: Unsupported | undefined,
+    { unsupported, admission }: DeliveryOptions,
   ): Promise<void> {
-    const { config, bus, now } = this.deps;
+    const { config, bus, now, limiter } = this.deps;
     const settings = config.resilience.retry;
     const candidates = this.#order(plan.candidates);
     const attempts: DeadLetterAttempt[] = [];
     let index = 0;
     let made = 0;
     let last: OptimizerError | undefined;
+    /** Limited backends other than the admission's that this request already holds a slot on (failover only). */
+    let slots: string[] | undefined;
 
     while (index < candidates.length) {
       const target = candidates[index]!;
@@ -89,7 +106,7 @@ export class Delivery {
         attempts.push(attempt(target, now(), missing));
         last ??= missing;
         if (index + 1 < candidates.length) {
-          bus.publish('backend.failover', { requestId: req.requestId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
+          bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
         }
         index++;
         continue;
@@ -107,6 +124,19 @@ export class Delivery {
         index++;
         continue;
       }
+      // Its own rate limit, when it is not the backend the request was admitted for: one slot, now or
+      // never (Limiter.tryAdmitBackend). A retry on the same backend takes none: one slot per backend
+      // per request. Asked after the breaker, so an open breaker takes no slot; a half-open probe slot
+      // is handed back unused.
+      if (limiter !== undefined && admission !== undefined && target.backendId !== admission.backendId && !(slots?.includes(target.backendId) ?? false)) {
+        if (!limiter.tryAdmitBackend(target.backendId, admission)) {
+          if (breaker && ticket.probe !== undefined) reportOutcome(breaker, ticket, { ok: false, counted: false, at: now() });
+          attempts.push(attempt(target, now(), backendLimitSkip(limiter, target.backendId)));
+          index++;
+          continue;
+        }
+        (slots ??= []).push(target.backendId);
+      }
       made++;
       meta.backend = target.backendId;
       meta.model = target.name;
@@ -117,7 +147,7 @@ export class Delivery {
         if (broke) {
           bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
         }
-        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, attempt: made });
+        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, attempt: made });
         return;
       } catch (thrown) {
         const error = toOptimizerError(thrown);

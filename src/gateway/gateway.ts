@@ -24,8 +24,9 @@ import type { QuotaTracker } from '../resilience/quota.js';
 import { randomSource } from '../resilience/random.js';
 import { Delivery } from './delivery.js';
 import { Turns } from './turns.js';
-import { isAutoModel, type RouteTarget } from '../routing/table.js';
-import type { Limiter } from '../limits/limiter.js';
+import { isAutoModel, type RoutePlan, type RouteTarget } from '../routing/table.js';
+import type { Limiter, LimitRequest } from '../limits/limiter.js';
+import { admissionBackend, skippedAtOnce } from './backend-limits.js';
 import { estimateTokens } from '../keys/tokens.js';
 import type { GatewayRequest, Responder, ResponseMeta } from './types.js';
 import type { Availability } from '../discovery/availability.js';
@@ -95,6 +96,7 @@ export class Gateway {
       random: randomSource(deps.config.resilience.jitterSeed),
       now,
       shuttingDown: () => this.#shuttingDown,
+      limiter: deps.limiter,
     });
     const { limits, agents, backends } = deps.config;
     this.#countTokens =
@@ -244,8 +246,9 @@ export class Gateway {
       // Nothing to call (no key set, no local server up): say what to set, without queueing.
       if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
+      let admission: LimitRequest;
       try {
-        await this.#admit(req, route.target, signal, promptTokens);
+        admission = await this.#admit(req, route, signal, promptTokens);
       } catch (error) {
         // Cut by the shutdown while it waited for a rate limit: kept for a replay, like a cut call.
         if (this.#shuttingDown) throw await this.#delivery.keepCut(req, 'The optimizer shut down while the request waited for a rate limit');
@@ -259,7 +262,10 @@ export class Gateway {
         sink,
         signal,
         (target, m, out, sig) => this.#callUpstream(req, target, m, out, sig, tally),
-        (target) => this.#adapter(target.backendId).unsupported({ endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream }, target.backendId),
+        {
+          unsupported: (target) => this.#adapter(target.backendId).unsupported({ endpoint: req.endpoint, body: req.body, model: target.model, stream: req.stream }, target.backendId),
+          admission,
+        },
       );
       await settled;
     } catch (error) {
@@ -298,21 +304,28 @@ export class Gateway {
     }
   }
 
-  /** Waits for the rate limits (global, the agent's, the backend's); throws RATE_LIMITED past the deadline. */
-  async #admit(req: GatewayRequest, target: RouteTarget, signal: AbortSignal, promptTokens: number | undefined): Promise<void> {
+  /**
+   * Waits for the rate limits (global, the agent's, one backend's: src/gateway/backend-limits.ts); throws
+   * RATE_LIMITED past the deadline. Returns what was admitted, for the failovers' own backend limits.
+   */
+  async #admit(req: GatewayRequest, route: RoutePlan, signal: AbortSignal, promptTokens: number | undefined): Promise<LimitRequest> {
     const { limiter } = this.deps;
     const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
+    const backendId = admissionBackend(limiter, route, this.#skippedAtOnce);
     const request = {
       agentId: req.agentId,
-      backendId: target.backendId,
-      model: target.name,
+      backendId,
+      model: backendId === route.target.backendId ? route.target.name : route.candidates.find((c) => c.backendId === backendId)!.name,
       tokens: this.#countTokens ? (promptTokens ?? estimateTokens(req.body)) + (typeof maxTokens === 'number' ? maxTokens : 0) : 0,
       priority: req.hints.priority ?? 0,
       signal,
     };
-    if (limiter.tryAdmit(request)) return;
+    if (limiter.tryAdmit(request)) return request;
     await limiter.admit(request);
+    return request;
   }
+
+  readonly #skippedAtOnce = (backendId: string): boolean => skippedAtOnce(this.deps.system, this.deps.availability, backendId);
 
   /** Subscribes a client to a flight; resolves when its answer is complete or it went away. */
   #follow(flight: Flight, res: Responder, req: GatewayRequest, role: 'leader' | 'joined', includeUsage: boolean): Promise<void> {

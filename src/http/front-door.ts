@@ -18,6 +18,7 @@ import { validateRequestBody } from '../gateway/validate.js';
 import { healthReport } from '../health/report.js';
 import type { AgentDirectory } from '../identity/agents.js';
 import { bearer } from '../identity/agents.js';
+import { adminAllowed } from '../identity/admin-key.js';
 import type { Logger } from '../log/logger.js';
 import type { RoutingTable } from '../routing/table.js';
 import type { EventBus } from '../telemetry/event-bus.js';
@@ -88,10 +89,6 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
-}
-
 /**
  * The front door: one HTTP server on one port for the OpenAI-compatible API, health
  * and admin, with the WebSocket door (`/v1/ws`) on the same port.
@@ -120,7 +117,7 @@ export class FrontDoor {
         socket.end(this.#draining ? 'HTTP/1.1 503 Service Unavailable\r\n\r\n' : 'HTTP/1.1 404 Not Found\r\n\r\n');
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onWebSocket(ws));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onWebSocket(ws, req.socket.remoteAddress));
     });
     this.#server.on('clientError', (_error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -342,7 +339,7 @@ export class FrontDoor {
   #admin(req: IncomingMessage, res: ServerResponse, handle: () => void): void {
     req.resume();
     const { adminKey } = this.deps;
-    const allowed = adminKey !== undefined ? bearer(header(req, 'authorization')) === adminKey : isLoopback(req.socket.remoteAddress);
+    const allowed = adminAllowed(adminKey, bearer(header(req, 'authorization')), req.socket.remoteAddress);
     if (!allowed) {
       return sendHttpError(res, new OptimizerError('ADMIN_FORBIDDEN', adminKey !== undefined ? 'Send the admin key as `Authorization: Bearer <key>`.' : 'Admin endpoints answer loopback clients only unless `admin.keyEnv` is set.'));
     }
@@ -452,8 +449,10 @@ export class FrontDoor {
     sendJson(res, 202, { crashed: systemId });
   }
 
-  #onWebSocket(ws: WebSocket): void {
+  #onWebSocket(ws: WebSocket, remoteAddress: string | undefined): void {
     const connection = new WsConnection(ws, {
+      adminKey: this.deps.adminKey,
+      remoteAddress,
       system: this.deps.system,
       config: this.deps.config,
       gateway: this.gateway,

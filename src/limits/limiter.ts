@@ -7,6 +7,9 @@
  * request is admitted only when every one of its keys has room, and is then recorded in all of them
  * at once (nothing can happen in between: the limiter is synchronous).
  *
+ * A request that fails over to another backend takes one more slot, on that backend's key alone,
+ * with `tryAdmitBackend`: now or never, never queued (the reasons are on the method).
+ *
  * ## Fairness rule
  *
  * - **Within an agent**: higher `priority` first, then first come, first served. Only the agent's
@@ -130,6 +133,8 @@ export class Limiter implements WaiterOwner {
   private queuedCount = 0;
   private rejectedCount = 0;
   private cancelledCount = 0;
+  private failoverAdmittedCount = 0;
+  private failoverRefusedCount = 0;
   private servicing = false;
   private closed = false;
   private pruneAt = FIRST_PRUNE_AT;
@@ -216,6 +221,47 @@ export class Limiter implements WaiterOwner {
   }
 
   /**
+   * Failover: takes one slot on the key `backend:<backendId>` alone, now or never, for a request that
+   * was already admitted (on `global`, its agent's key, and the first backend's key) and is moving to
+   * another backend. Returns true when that backend has no limits of its own, or when its key has
+   * room and is not held for a queued request of the same or a higher priority (the same rule as
+   * `tryAdmit`, so a failover never jumps the fair queue); false otherwise, and then changes nothing.
+   *
+   * It never queues, by design: the request has waited its turn already, the caller holds its client
+   * while it tries candidates within the request's deadline, and the next candidate may have room now.
+   * Queueing here would park an admitted request in its agent's lane, ahead of that agent's other
+   * requests, for a backend chosen only because another one failed. The caller skips a candidate that
+   * gets false (src/gateway/delivery.ts). `global` and the agent's key are not counted again: one
+   * request is one admission there, however many backends it tries. Allocates nothing.
+   */
+  tryAdmitBackend(backendId: string, request: LimitRequest): boolean {
+    const backend = this.backendKeys.get(backendId);
+    if (backend === undefined) return true;
+    const now = this.now();
+    // Queued requests whose time has come are served first: they were there before this failover.
+    if (now >= this.wakeAt) this.service(now);
+    const tokens = request.tokens ?? 0;
+    const priority = request.priority ?? 0;
+    if (!(tokens >= 0 && tokens < Infinity) || priority !== priority || this.isHeld(backend, priority) || !backend.hasRoom(now, tokens)) {
+      this.failoverRefusedCount++;
+      return false;
+    }
+    backend.record(now, tokens);
+    this.failoverAdmittedCount++;
+    return true;
+  }
+
+  /** Whether `backend:<backendId>` is limited (the backend has `limits` of its own). */
+  limitsBackend(backendId: string): boolean {
+    return this.backendKeys.has(backendId);
+  }
+
+  /** Whether any backend has limits of its own: without, the request path need not think about backend keys. */
+  get limitsAnyBackend(): boolean {
+    return this.backendKeys.size > 0;
+  }
+
+  /**
    * Resolves when `request` is admitted (at once, with a shared already-resolved promise, when
    * `tryAdmit` would admit it). Rejects with an OptimizerError: RATE_LIMITED (with `retryAfterMs`)
    * at its deadline, or before it when it certainly cannot fit by then; INVALID_REQUEST when its
@@ -247,6 +293,8 @@ export class Limiter implements WaiterOwner {
       queueDepth: this.depth,
       queueDepthByAgent,
       agentsAtOwnLimit: this.parked.size,
+      failoverAdmitted: this.failoverAdmittedCount,
+      failoverRefused: this.failoverRefusedCount,
       nextWakeAt: this.wakeAt === Infinity ? null : this.wakeAt,
     };
   }

@@ -72,6 +72,10 @@ export interface LimiterStats {
   queueDepthByAgent: Record<string, number>;
   /** Agents whose next request waits for the agent's own limit. */
   agentsAtOwnLimit: number;
+  /** Failovers that took a slot on a limited backend's key (`tryAdmitBackend`; not in `admitted`). */
+  failoverAdmitted: number;
+  /** Failovers refused by a limited backend's key: the candidate was skipped. */
+  failoverRefused: number;
   /** When the limiter's one timer fires next (clock time), or null when none is set. */
   nextWakeAt: number | null;
 }

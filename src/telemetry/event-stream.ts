@@ -19,12 +19,22 @@ export interface EventStreamOptions {
   now?: () => number;
   /** Defers a flush out of the publisher's call stack (tests may flush synchronously). */
   schedule?: (flush: () => void) => void;
+  /**
+   * Whether this subscriber may see an event (an agent's WebSocket session: src/telemetry/event-scope.ts).
+   * Asked before the event enters the buffer, so what it refuses never takes a slot, pushes out an
+   * event the subscriber may see, or counts as dropped. Absent: every event of the topics.
+   */
+  accept?: (event: OptimizerEvent) => boolean;
+  /** Who the subscriber sees events for, for /admin/events/subscribers: `all` (default) or `agent:<id>`. */
+  scope?: () => string;
 }
 
 /** What one subscriber's stream looks like from outside. */
 export interface EventStreamStats {
   id: number;
   transport: 'sse' | 'ws';
+  /** `all` (admin) or `agent:<id>` (an agent's WebSocket session: only what src/telemetry/event-scope.ts grants it). */
+  scope: string;
   topics: string[];
   /** Events waiting for the transport now (never above `bufferSize`). */
   queued: number;
@@ -62,6 +72,7 @@ export class EventStream {
   readonly #stops = new Map<string, () => void>();
   readonly #now: () => number;
   readonly #schedule: (flush: () => void) => void;
+  readonly #accept: ((event: OptimizerEvent) => boolean) | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -72,6 +83,7 @@ export class EventStream {
     this.#ring = new Array<OptimizerEvent | undefined>(options.bufferSize);
     this.#now = options.now ?? Date.now;
     this.#schedule = options.schedule ?? ((flush) => setImmediate(flush));
+    this.#accept = options.accept;
   }
 
   /** Adds topic patterns (`*`, `breaker.*`, `dlq.enqueued`); returns every topic now subscribed. */
@@ -114,6 +126,7 @@ export class EventStream {
     return {
       id: this.id,
       transport: this.options.transport,
+      scope: this.options.scope?.() ?? 'all',
       topics: this.topics,
       queued: this.#size,
       bufferSize: this.options.bufferSize,
@@ -143,6 +156,8 @@ export class EventStream {
   /** The bus listener: O(1), no serialisation, no I/O. */
   readonly #onEvent = (event: OptimizerEvent): void => {
     if (this.#closed) return;
+    // Before the buffer: an event this subscriber may not see must not displace one it may.
+    if (this.#accept !== undefined && !this.#accept(event)) return;
     const capacity = this.#ring.length;
     if (this.#size === capacity) {
       // Drop the oldest: the newest events say the most about now.

@@ -9,6 +9,8 @@ import type { AgentDirectory, AgentIdentity } from '../identity/agents.js';
 import type { Logger } from '../log/logger.js';
 import type { EventBus, OptimizerEvent } from '../telemetry/event-bus.js';
 import { EventStream } from '../telemetry/event-stream.js';
+import { visibleToAgent } from '../telemetry/event-scope.js';
+import { adminAllowed } from '../identity/admin-key.js';
 import type { EventStreams } from '../telemetry/event-streams.js';
 import type { OptimizerSystem } from '../../actors/system.js';
 import type { OptimizerConfig } from '../config/types.js';
@@ -28,6 +30,10 @@ export interface ConnectionDeps {
   logger: Logger;
   /** Where this session's event stream is listed while it has one (/admin/events/subscribers). */
   streams?: EventStreams;
+  /** The admin key (`admin.keyEnv`), if one is set: a `hello` carrying it makes an admin session. */
+  adminKey?: string | undefined;
+  /** The peer's address: without an admin key, only loopback peers may be admins (as over HTTP). */
+  remoteAddress?: string | undefined;
 }
 
 /**
@@ -35,9 +41,15 @@ export interface ConnectionDeps {
  * requests in flight at once, each answered by its id; `cancel` aborts one; `ping` →
  * `pong`; `subscribe` → `event` frames. A bad frame gets an `error` frame and the
  * session goes on.
+ *
+ * Events are scoped: an agent's session sees the fleet's operational events and its own
+ * requests' events only (src/telemetry/event-scope.ts); a session whose `hello` carried the
+ * admin key sees everything, as `GET /admin/events` does.
  */
 export class WsConnection {
   #identity: AgentIdentity | undefined;
+  /** Set by a `hello` with the admin key; kept for the life of the connection. */
+  #admin = false;
   #session: AnyActorRef | undefined;
   readonly #inFlight = new Map<string, AbortController>();
   #events: EventStream | undefined;
@@ -116,6 +128,8 @@ export class WsConnection {
 
   #hello(frame: Extract<ClientFrame, { type: 'hello' }>, encoding: Encoding): void {
     const { directory, system, config } = this.deps;
+    // Checked first: a refused admin key changes nothing (no identity, no welcome).
+    const admin = frame.adminKey !== undefined && this.#checkAdminKey(frame.adminKey);
     const identity = directory.enforced ? directory.byKey(frame.key) : directory.byClaim(frame.agentId, frame.agentType, 'agentId', frame.tenant);
     if (this.#identity && this.#identity.agentId !== identity.agentId) {
       throw new OptimizerError('INVALID_FRAME', 'This session already said hello as another agent; open a new connection.');
@@ -125,10 +139,24 @@ export class WsConnection {
       this.#session = sessionFor(system, identity.agentId, this.#identity.agentType, config.sessions);
       tellSession(this.#session, { type: 'session.attached' });
     }
+    if (admin) this.#admin = true;
     this.#encoding = encoding;
     this.#send(
-      { type: 'welcome', protocol: PROTOCOL_VERSION, agentId: this.#identity.agentId, maxFrameBytes: config.sessions.maxFrameBytes },
+      { type: 'welcome', protocol: PROTOCOL_VERSION, agentId: this.#identity.agentId, maxFrameBytes: config.sessions.maxFrameBytes, admin: this.#admin },
       encoding,
+    );
+  }
+
+  /** True when `adminKey` passes the admin guard (src/identity/admin-key.ts); throws ADMIN_FORBIDDEN otherwise. */
+  #checkAdminKey(adminKey: string): boolean {
+    const { adminKey: configured, remoteAddress } = this.deps;
+    if (adminAllowed(configured, adminKey, remoteAddress)) return true;
+    throw new OptimizerError(
+      'ADMIN_FORBIDDEN',
+      configured !== undefined
+        ? 'The `adminKey` of this `hello` is not the admin key; nothing changed (send `hello` again without it to be an agent session).'
+        : 'Admin sessions are for loopback clients only unless `admin.keyEnv` is set; nothing changed (send `hello` again without `adminKey`).',
+      { param: 'adminKey' },
     );
   }
 
@@ -168,7 +196,17 @@ export class WsConnection {
 
   #eventStream(): EventStream {
     if (!this.#events) {
-      const stream: EventStream = new EventStream(this.deps.bus, { send: (events): boolean => this.#sendEvents(stream, events) }, { bufferSize: this.deps.config.events.subscriberBufferSize, transport: 'ws' });
+      const stream: EventStream = new EventStream(
+        this.deps.bus,
+        { send: (events): boolean => this.#sendEvents(stream, events) },
+        {
+          bufferSize: this.deps.config.events.subscriberBufferSize,
+          transport: 'ws',
+          // Other agents' events are dropped here, before they reach this session's buffer.
+          accept: (event) => this.#admin || visibleToAgent(event, this.#identity!.agentId),
+          scope: () => (this.#admin ? 'all' : `agent:${this.#identity!.agentId}`),
+        },
+      );
       this.#events = stream;
       this.deps.streams?.add(stream);
     }

@@ -11,7 +11,7 @@ import type { Endpoint, RequestHints } from '../gateway/types.js';
 export const PROTOCOL_VERSION = 1;
 
 export type ClientFrame =
-  | { type: 'hello'; agentId?: string; key?: string; agentType?: string; tenant?: string }
+  | { type: 'hello'; agentId?: string; key?: string; agentType?: string; tenant?: string; adminKey?: string }
   | { type: 'request'; id: string; endpoint: Endpoint; params: Record<string, unknown>; hints: RequestHints }
   | { type: 'cancel'; id: string }
   | { type: 'ping'; ts?: unknown }
@@ -82,6 +82,8 @@ export function decodeFrame(data: Buffer, binary: boolean): ClientFrame {
       if (agentId !== undefined) hello.agentId = agentId;
       if (key !== undefined) hello.key = key;
       if (agentType !== undefined) hello.agentType = agentType;
+      const adminKey = optionalString(frame, 'adminKey');
+      if (adminKey !== undefined) hello.adminKey = adminKey;
       return hello;
     }
     case 'request': {

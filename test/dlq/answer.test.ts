@@ -38,6 +38,11 @@ describe('deadLetterAnswer', () => {
     expect(deadLetterAnswer(entry([])).message).toContain('(0 attempts)');
   });
 
+  it('counts a candidate skipped for its own rate limit as not reached (a breaker skip and a limit skip: 503)', () => {
+    expect(deadLetterAnswer(entry([attempt('BACKEND_UNAVAILABLE'), attempt('RATE_LIMITED')])).status).toBe(503);
+    expect(deadLetterAnswer(entry([attempt('UPSTREAM_ERROR'), attempt('RATE_LIMITED')])).status).toBe(502);
+  });
+
   it('quotes only the start of a long upstream message', () => {
     const { message } = deadLetterAnswer(entry([attempt('UPSTREAM_ERROR', 'x'.repeat(5_000))]));
     expect(message.length).toBeLessThan(600);

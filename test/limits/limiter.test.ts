@@ -147,6 +147,99 @@ describe('Limiter: keys', () => {
   });
 });
 
+describe('Limiter: failover admissions (tryAdmitBackend)', () => {
+  const limits = () =>
+    harness({
+      global: { requestsPerMinute: 10 },
+      perAgent: { requestsPerMinute: 10 },
+      backends: new Map([
+        ['primary', { requestsPerMinute: 10 }],
+        ['fallback', { requestsPerMinute: 2, tokensPerMinute: 100 }],
+      ]),
+      maxQueueWaitMs: 2 * MINUTE,
+    });
+
+  it("takes a slot on the failover backend's key alone: global and the agent's key are not counted twice", () => {
+    const h = limits();
+    const request = { agentId: 'a', backendId: 'primary', tokens: 10 };
+    expect(h.limiter.tryAdmit(request)).toBe(true);
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(true);
+    expect(h.limiter.keyUsage('global')).toMatchObject({ requests: 1, tokens: 0 });
+    expect(h.limiter.keyUsage('agent:a')?.requests).toBe(1);
+    expect(h.limiter.keyUsage('backend:primary')?.requests).toBe(1);
+    expect(h.limiter.keyUsage('backend:fallback')).toMatchObject({ requests: 1, tokens: 10 });
+    expect(h.limiter.stats()).toMatchObject({ admitted: 1, failoverAdmitted: 1, failoverRefused: 0 });
+  });
+
+  it('never queues: refuses at once when the backend has no room, changes nothing, and admits again when its window frees', () => {
+    const h = limits();
+    const request = { agentId: 'a', tokens: 10 };
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(true);
+    h.clock.advanceTo(1000);
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(true);
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(false); // 2 requests/min
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'b', tokens: 1 })).toBe(false);
+    expect(h.limiter.keyUsage('backend:fallback')).toMatchObject({ requests: 2, tokens: 20 });
+    expect(h.limiter.stats()).toMatchObject({ queueDepth: 0, queued: 0, failoverAdmitted: 2, failoverRefused: 2, nextWakeAt: null });
+    expect(h.clock.pendingTimers).toBe(0);
+    h.clock.advanceTo(MINUTE); // the slot of t=0 leaves the window
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(true);
+    expect(h.limiter.tryAdmitBackend('fallback', request)).toBe(false); // t=1000 is still inside
+  });
+
+  it("counts the request's tokens against the backend's tokens-per-minute", () => {
+    const h = limits();
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'a', tokens: 90 })).toBe(true);
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'a', tokens: 11 })).toBe(false);
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'a', tokens: 10 })).toBe(true);
+  });
+
+  it('answers true for a backend without limits, counting nothing', () => {
+    const h = limits();
+    for (let i = 0; i < 20; i++) expect(h.limiter.tryAdmitBackend('unlimited', { agentId: 'a' })).toBe(true);
+    expect(h.limiter.limitsBackend('unlimited')).toBe(false);
+    expect(h.limiter.limitsBackend('fallback')).toBe(true);
+    expect(h.limiter.limitsAnyBackend).toBe(true);
+    expect(harness({ maxQueueWaitMs: 0 }).limiter.limitsAnyBackend).toBe(false);
+    expect(h.limiter.stats()).toMatchObject({ failoverAdmitted: 0, failoverRefused: 0 });
+  });
+
+  it('does not jump the fair queue: a slot held for a queued request of the same or a higher priority is not taken', async () => {
+    const h = limits();
+    h.limiter.tryAdmitBackend('fallback', { agentId: 'a', tokens: 50 });
+    const big = outcome(h.admit({ id: 'big', agentId: 'b', backendId: 'fallback', tokens: 60, priority: 1 }));
+    await flush();
+    expect(big.state).toBe('pending'); // 50 + 60 > 100: it waits, and the key is held for it
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'c', tokens: 10, priority: 1 })).toBe(false);
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'c', tokens: 10 })).toBe(false);
+    // A higher priority may pass, as with tryAdmit.
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'c', tokens: 10, priority: 2 })).toBe(true);
+  });
+
+  it('serves queued requests whose time has come before a failover takes the slot', async () => {
+    // A clock whose timers never fire: the wake-up is due but has not run (a busy event loop).
+    let time = 0;
+    const clock: Clock = { now: () => time, setTimeout: () => 1, clearTimeout: () => undefined };
+    const limiter = new Limiter({ clock, backends: new Map([['fallback', { requestsPerMinute: 2 }]]), maxQueueWaitMs: 2 * MINUTE });
+    limiter.tryAdmitBackend('fallback', { agentId: 'a' });
+    time = 1000;
+    limiter.tryAdmitBackend('fallback', { agentId: 'a' });
+    const waiting = outcome(limiter.admit({ agentId: 'b', backendId: 'fallback' }));
+    time = MINUTE; // one slot (t=0's) frees
+    // The queued request was there first: it takes the slot that freed; the failover finds none left.
+    expect(limiter.tryAdmitBackend('fallback', { agentId: 'c' })).toBe(false);
+    await flush();
+    expect(waiting.state).toBe('admitted');
+  });
+
+  it('refuses a malformed request (counted as refused) rather than throwing on the failover path', () => {
+    const h = limits();
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'a', tokens: -1 })).toBe(false);
+    expect(h.limiter.tryAdmitBackend('fallback', { agentId: 'a', priority: Number.NaN })).toBe(false);
+    expect(h.limiter.keyUsage('backend:fallback')?.requests).toBe(0);
+  });
+});
+
 describe('Limiter: queueing and deadlines', () => {
   it('queues a request and admits it when the window frees a slot, with one timer', async () => {
     const h = harness({ global: { requestsPerMinute: 1 }, maxQueueWaitMs: 2 * MINUTE });
@@ -444,6 +537,8 @@ describe('Limiter: counters, timer and close', () => {
       queueDepth: 3,
       queueDepthByAgent: { a: 1, b: 2 },
       agentsAtOwnLimit: 0,
+      failoverAdmitted: 0,
+      failoverRefused: 0,
       nextWakeAt: MINUTE,
     });
     h.clock.advanceTo(MINUTE);

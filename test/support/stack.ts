@@ -23,7 +23,14 @@ export interface StackOptions {
   /** Loopback upstreams by backend id (each becomes an `openai-compatible` backend). */
   upstreams?: Record<
     string,
-    UpstreamOptions & { models?: string[]; apiKeyEnv?: string; provider?: ProviderName; timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number } }
+    UpstreamOptions & {
+      models?: string[];
+      apiKeyEnv?: string;
+      provider?: ProviderName;
+      timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number };
+      /** The backend's own rate limits (`backends[].limits`). */
+      limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+    }
   >;
   /** More backend entries (e.g. native-format loopbacks started by the test), after the generated ones. */
   extraBackends?: Record<string, unknown>[];
@@ -55,6 +62,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       timeouts: { connectMs: 2000, headersMs: 5000, bodyIdleMs: 5000, ...upstreamOptions.timeouts },
     };
     if (upstreamOptions.apiKeyEnv) backend.apiKeyEnv = upstreamOptions.apiKeyEnv;
+    if (upstreamOptions.limits) backend.limits = upstreamOptions.limits;
     backends.push(backend);
   }
   backends.push(...(options.extraBackends ?? []));

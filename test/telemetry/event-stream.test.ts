@@ -103,6 +103,33 @@ describe('EventStream', () => {
     expect(out.batches.at(-1)![0]).toEqual({ type: 'events.dropped', at: 42, dropped: 2, total: 9 });
   });
 
+  it('asks `accept` before the buffer: a refused event takes no slot, pushes nothing out and is not counted as dropped', () => {
+    const bus = new EventBus(() => 5);
+    const out = sink(1); // the first batch fills the socket
+    const scheduler = manualScheduler();
+    const stream = new EventStream(bus, out, {
+      bufferSize: 2,
+      transport: 'ws',
+      schedule: scheduler.schedule,
+      accept: (event) => event.agentId === 'mine',
+      scope: () => 'agent:mine',
+    });
+    stream.subscribe(['*']);
+    bus.publish('request.completed', { agentId: 'mine', n: 0 });
+    scheduler.run();
+    expect(stream.stats()).toMatchObject({ paused: true, scope: 'agent:mine' });
+    bus.publish('request.completed', { agentId: 'mine', n: 1 });
+    bus.publish('request.completed', { agentId: 'mine', n: 2 });
+    // A flood of someone else's events while the socket is full: none of them enters the buffer.
+    for (let n = 0; n < 50; n++) bus.publish('request.completed', { agentId: 'theirs', n });
+    expect(stream.stats()).toMatchObject({ queued: 2, dropped: 0 });
+    out.setRoom(10);
+    stream.resume();
+    scheduler.run();
+    expect(out.received.map((e) => `${String(e.agentId)}:${String(e.n)}`)).toEqual(['mine:0', 'mine:1', 'mine:2']);
+    expect(stream.stats()).toMatchObject({ delivered: 3, dropped: 0 });
+  });
+
   it('stops listening when closed', () => {
     const bus = new EventBus();
     const out = sink();

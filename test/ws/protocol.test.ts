@@ -45,12 +45,14 @@ describe('decodeFrame', () => {
         agentType: 'coder',
       });
       expect(decode({ type: 'hello', agentId: null, extra: 1 }, encoding)).toEqual({ type: 'hello' });
+      expect(decode({ type: 'hello', agentId: 'ops', adminKey: 'k' }, encoding)).toEqual({ type: 'hello', agentId: 'ops', adminKey: 'k' });
     });
 
     it('hello with a non-string field', () => {
       expect(invalidFrame({ type: 'hello', agentId: 42 }, encoding).message).toContain("'agentId'");
       expect(invalidFrame({ type: 'hello', key: ['k'] }, encoding).message).toContain("'key'");
       expect(invalidFrame({ type: 'hello', agentType: {} }, encoding).message).toContain("'agentType'");
+      expect(invalidFrame({ type: 'hello', adminKey: 7 }, encoding).message).toContain("'adminKey'");
     });
 
     it('request, with the default endpoint and no hints', () => {
