@@ -840,7 +840,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       }
     }
     let recorded: RecordedRequest | undefined;
-    if (record) {
+    if (record && !(flavour === 'vllm' && method === 'GET')) {
       recorded = { method, path, headers: req.headers, body: bodyIsJson ? body : raw };
       requests.push(recorded);
     }
@@ -941,7 +941,15 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
 
   let abandoned = 0;
   const server = createServer((req, res) => {
-    calls++;
+    // vLLM is probed (GET /health: 200 with an empty body; GET /v1/models): probes are neither calls nor recorded.
+    const probe = flavour === 'vllm' && req.method === 'GET';
+    if (probe && req.url === '/health') {
+      req.resume();
+      res.writeHead(200, ['content-length', '0']);
+      res.end();
+      return;
+    }
+    if (!probe) calls++;
     req.on('error', noop);
     res.on('error', noop);
     res.on('close', () => {
