@@ -32,6 +32,8 @@ export interface AnthropicUpstreamOptions extends ScriptedOptions {
   chunks?: number;
   /** Clock for the RFC 3339 resets (tests inject it). Default Date.now. */
   now?: () => number;
+  /** Models listed by `GET /v1/models`. Default: two Claude models. */
+  models?: string[];
 }
 
 const ERROR_TYPES: Record<number, [string, string]> = {
@@ -199,7 +201,8 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
     {
       basePath: '',
       preflight({ req, res, recorded }) {
-        if (recorded.method !== 'POST' || recorded.path !== '/v1/messages') {
+        const listing = recorded.method === 'GET' && recorded.path === '/v1/models';
+        if (!listing && (recorded.method !== 'POST' || recorded.path !== '/v1/messages')) {
           fail(res, 404, `Not found: ${recorded.method} ${recorded.path}`);
           return true;
         }
@@ -209,6 +212,14 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
         }
         if (req.headers['anthropic-version'] === undefined) {
           fail(res, 400, 'anthropic-version: header is required');
+          return true;
+        }
+        if (listing) {
+          // The Models API: newest first, paged (`limit`, default 20, up to 1000).
+          const limit = Math.min(1000, Number(recorded.query.get('limit') ?? 20) || 20);
+          const ids = (options.models ?? ['claude-sonnet-4-5-20250929', 'claude-opus-4-6']).slice(0, limit);
+          const data = ids.map((id, i) => ({ type: 'model', id, display_name: `Claude ${id}`, created_at: new Date(Date.UTC(2025, 8, 29 - i)).toISOString() }));
+          sendJsonBody(res, 200, { data, has_more: false, first_id: ids[0] ?? null, last_id: ids[ids.length - 1] ?? null });
           return true;
         }
         return false;

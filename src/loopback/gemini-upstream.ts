@@ -34,6 +34,8 @@ export interface GeminiUpstreamOptions extends ScriptedOptions {
   chunks?: number;
   /** Embedding length without `outputDimensionality`. Default 8. */
   embeddingDimensions?: number;
+  /** Models listed by `GET /v1beta/models`. Default: two Gemini models and an embedding model. */
+  models?: string[];
 }
 
 const STATUS_NAMES: Record<number, [string, string]> = {
@@ -179,6 +181,20 @@ export function startGeminiUpstream(options: GeminiUpstreamOptions = {}): Promis
               { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
             ]);
           }
+          return true;
+        }
+        if (recorded.method === 'GET' && recorded.path === '/v1beta/models') {
+          const names = options.models ?? ['gemini-2.5-flash', 'gemini-3-pro-preview', 'gemini-embedding-001'];
+          const pageSize = Math.min(1000, Number(recorded.query.get('pageSize') ?? 50) || 50);
+          const models = names.slice(0, pageSize).map((name) => ({
+            name: `models/${name}`,
+            version: '001',
+            displayName: name,
+            inputTokenLimit: 1_048_576,
+            outputTokenLimit: 65_536,
+            supportedGenerationMethods: name.includes('embedding') ? ['embedContent'] : ['generateContent', 'countTokens'],
+          }));
+          sendJsonBody(res, 200, names.length > pageSize ? { models, nextPageToken: 'loopback-next' } : { models });
           return true;
         }
         if (recorded.method !== 'POST' || !/^\/v1beta\/models\/[^:/]+:(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.test(recorded.path)) {

@@ -4,6 +4,7 @@ import { compatibleHttpError } from './compatible-errors.js';
 import type { AdapterRequest, AnswerContext, Json, PreparedCall, ProviderAdapter, StreamTranslator } from './adapter.js';
 import { capabilityUnsupported } from './capability.js';
 import { wantsUsage } from './json.js';
+import { openAIModelList, type ModelList, type ModelListCall } from './model-list.js';
 import { OpenAIStreamTranslator } from './openai-stream.js';
 import { applyRequestQuirks, fixAnswer, fixChunk, fixesAnswers, needsRequestQuirks, PROVIDER_QUIRKS, type ProviderQuirks } from './quirks.js';
 
@@ -55,6 +56,14 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   answer(value: unknown): Json | undefined {
     if (!this.#fixes || value === null || typeof value !== 'object') return undefined;
     return fixAnswer(value as Json, this.quirks) ? (value as Json) : undefined;
+  }
+
+  listModels(): ModelListCall {
+    return { method: 'GET', path: '/models' };
+  }
+
+  modelList(value: unknown): ModelList {
+    return openAIModelList(value, this.provider);
   }
 
   stream(context: AnswerContext): StreamTranslator {
