@@ -26,7 +26,7 @@ export class GeminiAdapter implements ProviderAdapter {
       return { method: 'POST', path: call.path, body: JSON.stringify(call.body) };
     }
     const path = `/models/${modelPath(request.model)}:${request.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`;
-    return { method: 'POST', path, body: JSON.stringify(geminiRequest(request.body)) };
+    return { method: 'POST', path, body: JSON.stringify(geminiRequest(request.body, request.model)) };
   }
 
   error(status: number, headers: Record<string, string | string[] | undefined>, text: string, backendId: string): OptimizerError {

@@ -484,6 +484,16 @@ export const KITS: Kit[] = [
       if (state.remainingRequests !== 0 || state.resetRequestsAt === undefined) throw new Error(`quota ${JSON.stringify(state)}`);
     },
     unsupported: { endpoint: 'embeddings', extra: {}, capability: 'embeddings' },
+    fixes: [
+      {
+        name: 'reasoning_effort low → thinking with a 2048-token budget, max_tokens above it, no temperature',
+        extra: { reasoning_effort: 'low', temperature: 0.3, max_tokens: 500 },
+        check(sent, answer) {
+          expectThat(sent.thinking?.type === 'enabled' && sent.thinking.budget_tokens === 2048 && sent.max_tokens === 2548 && !('temperature' in sent), 'thinking as sent', sent);
+          expectThat(answer.choices[0].message.reasoning_content === 'thinking about: hello' && answer.choices[0].message.content === 'echo: hello', 'answer', answer);
+        },
+      },
+    ],
   },
   {
     name: 'gemini (native generateContent)',
@@ -493,7 +503,7 @@ export const KITS: Kit[] = [
       const upstream = await startGeminiUpstream({ apiKey: 'AIza-loopback' });
       return {
         upstream: wrapNative(upstream),
-        backend: { id: 'native', provider: 'gemini', baseUrl: upstream.url, apiKeyEnv: 'GEMINI_TEST_KEY', models: ['gemini-2.5-flash', 'gemini-solo'], timeouts: TIMEOUTS },
+        backend: { id: 'native', provider: 'gemini', baseUrl: upstream.url, apiKeyEnv: 'GEMINI_TEST_KEY', models: ['gemini-2.5-flash', 'gemini-solo', 'gemini-3-pro-preview'], timeouts: TIMEOUTS },
       };
     },
     seenModel: (last) => /^\/v1beta\/models\/([^:]+):/.exec(last.path)?.[1],
@@ -529,6 +539,41 @@ export const KITS: Kit[] = [
     ],
     // Gemini sends no rate-limit headers: the wait is the body's RetryInfo.retryDelay.
     rateLimited: { kind: 'status', status: 429, retryAfterSeconds: 30 },
+    fixes: [
+      {
+        name: 'reasoning_effort medium on 2.5 → thinkingConfig.thinkingBudget 8192 (no level), thoughts as reasoning_content',
+        model: 'gemini-2.5-flash',
+        extra: { reasoning_effort: 'medium' },
+        check(sent, answer) {
+          const config = sent.generationConfig?.thinkingConfig;
+          expectThat(config?.thinkingBudget === 8192 && config.includeThoughts === true && !('thinkingLevel' in config), 'thinkingConfig', sent.generationConfig);
+          expectThat(answer.choices[0].message.reasoning_content === 'thinking about: hello', 'reasoning_content', answer);
+        },
+      },
+      {
+        name: 'reasoning_effort low on Gemini 3 → thinkingConfig.thinkingLevel "low" (no budget)',
+        model: 'gemini-3-pro-preview',
+        extra: { reasoning_effort: 'low' },
+        check(sent) {
+          const config = sent.generationConfig?.thinkingConfig;
+          expectThat(config?.thinkingLevel === 'low' && !('thinkingBudget' in config), 'thinkingConfig', sent.generationConfig);
+        },
+      },
+      {
+        name: "Gemini 3: a tool call's thought signature comes back in extra_content and goes out on its functionCall part",
+        model: 'gemini-3-pro-preview',
+        extra: {
+          messages: [
+            { role: 'user', content: 'please call_tool now' },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"input":"x"}' }, extra_content: { google: { thought_signature: 'c2lnLWtlcHQ' } } }] },
+            { role: 'tool', tool_call_id: 'call_1', content: '42' },
+          ],
+        },
+        check(sent) {
+          expectThat(sent.contents[1].parts[0].thoughtSignature === 'c2lnLWtlcHQ', 'signature sent back', sent.contents[1]);
+        },
+      },
+    ],
   },
   {
     name: 'ollama-native (/api/chat NDJSON)',
@@ -552,6 +597,24 @@ export const KITS: Kit[] = [
     ],
     // Ollama Cloud: a bare 429 with retry-after.
     rateLimited: { kind: 'status', status: 429, retryAfterSeconds: 30 },
+    fixes: [
+      {
+        name: 'reasoning_effort high → think: true, thinking as reasoning_content',
+        extra: { reasoning_effort: 'high' },
+        check(sent, answer) {
+          expectThat(sent.think === true, 'think', sent);
+          expectThat(answer.choices[0].message.reasoning_content === 'thinking about: hello', 'reasoning_content', answer);
+        },
+      },
+      {
+        name: 'reasoning_effort none → think: false, no reasoning',
+        extra: { reasoning_effort: 'none', messages: [{ role: 'user', content: 'think about it' }] },
+        check(sent, answer) {
+          expectThat(sent.think === false, 'think', sent);
+          expectThat(answer.choices[0].message.reasoning_content === undefined, 'no reasoning_content', answer);
+        },
+      },
+    ],
     unsupported: { endpoint: 'chat', extra: { n: 2 }, capability: 'more than one choice (n > 1)' },
   },
   ...flavourKits(),
