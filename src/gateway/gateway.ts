@@ -377,6 +377,11 @@ export class Gateway {
     return undefined;
   }
 
+  /** The adapter speaking to a backend (for calls outside the request path, e.g. listing its models). */
+  adapterOf(backendId: string): ProviderAdapter {
+    return this.#adapter(backendId);
+  }
+
   /** The backend's adapter (a backend unknown to the config and to discovery, e.g. in tests, speaks OpenAI). */
   #adapter(backendId: string): ProviderAdapter {
     let adapter = this.#adapters.get(backendId);

@@ -29,7 +29,6 @@ import { sendHttpError } from './error-response.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
-import { upstreamHttpError } from '../upstream/http-error.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Alerts } from '../alerts/alerts.js';
@@ -346,25 +345,31 @@ export class FrontDoor {
     handle();
   }
 
-  /** The backend's own model list (`GET {baseUrl}/models`), as it answers it: what is really reachable there. */
+  /**
+   * The backend's own model list, asked in its provider's dialect (the adapter's `listModels`:
+   * `/models`, Anthropic's `/v1/models`, Gemini's `/models`, Ollama's `/api/tags`) and answered in
+   * OpenAI's list shape: what is really reachable there.
+   */
   async #upstreamModels(res: ServerResponse, backendId: string): Promise<void> {
     if (!this.deps.table.backends.has(backendId)) {
       throw new OptimizerError('BACKEND_NOT_FOUND', `No backend named '${backendId}' is configured.`);
     }
     const controller = new AbortController();
     res.on('close', () => controller.abort());
-    const upstream = await callBackend(this.deps.system, backendId, { method: 'GET', path: '/models', signal: controller.signal, stream: false });
+    const adapter = this.gateway.adapterOf(backendId);
+    const call = adapter.listModels();
+    const upstream = await callBackend(this.deps.system, backendId, { method: call.method, path: call.path, signal: controller.signal, stream: false });
     const chunks: Buffer[] = [];
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
     const text = Buffer.concat(chunks).toString('utf8');
-    if (upstream.status >= 400) throw upstreamHttpError(upstream.status, upstream.headers, text, backendId);
+    if (upstream.status >= 400) throw adapter.error(upstream.status, upstream.headers, text, backendId);
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${backendId} answered /models with a body that is not JSON.`);
+      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${backendId} answered ${call.path} with a body that is not JSON.`);
     }
-    sendJson(res, 200, value);
+    sendJson(res, 200, adapter.modelList(value));
   }
 
   /** `GET /admin/dlq?limit=&before=`: dead letters, newest first, with a cursor for the next page. */

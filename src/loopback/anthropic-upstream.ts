@@ -3,7 +3,10 @@
  * `x-api-key` and `anthropic-version`, requires `model`, `max_tokens` and alternating roles that
  * start with `user`, and answers `echo: <text of the last user turn>` (a `tool_use` block when
  * tools are offered and the text contains `call_tool`; `tool said: <result>` after a
- * `tool_result`; a `thinking` block first when the text contains `think`). Streams are SSE with
+ * `tool_result`; a `thinking` block first when thinking is enabled or the text contains `think`).
+ * Extended thinking is checked as Anthropic does: a budget of at least 1024 below `max_tokens`,
+ * no temperature but 1, no forced tool choice, and in a tool loop the calling assistant turn must
+ * start with its thinking block. `GET /v1/models` lists `models`. Streams are SSE with
  * `event:` lines: message_start, ping, content_block_start/delta/stop, message_delta (cumulative
  * usage), message_stop. Failures: the error shapes per status (529 `overloaded_error`, 429
  * `rate_limit_error` with `retry-after` and `anthropic-ratelimit-*` headers whose resets are
@@ -32,6 +35,8 @@ export interface AnthropicUpstreamOptions extends ScriptedOptions {
   chunks?: number;
   /** Clock for the RFC 3339 resets (tests inject it). Default Date.now. */
   now?: () => number;
+  /** Models listed by `GET /v1/models`. Default: two Claude models. */
+  models?: string[];
 }
 
 const ERROR_TYPES: Record<number, [string, string]> = {
@@ -106,8 +111,29 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
       }
       expected = expected === 'user' ? 'assistant' : 'user';
     }
-    for (const field of ['stream_options', 'n', 'frequency_penalty', 'presence_penalty', 'response_format', 'tool_calls', 'max_completion_tokens']) {
+    for (const field of ['stream_options', 'n', 'frequency_penalty', 'presence_penalty', 'response_format', 'tool_calls', 'max_completion_tokens', 'reasoning_effort']) {
       if (field in body) return fail(res, 400, `${field}: Extra inputs are not permitted`), false;
+    }
+    // Extended thinking, as the Messages API checks it.
+    const thinking = body.thinking;
+    if (thinking !== undefined) {
+      if (!isObject(thinking) || (thinking.type !== 'enabled' && thinking.type !== 'disabled')) return fail(res, 400, 'thinking.type: Input should be \'enabled\' or \'disabled\''), false;
+      if (thinking.type === 'enabled') {
+        const budget = thinking.budget_tokens;
+        if (typeof budget !== 'number' || !Number.isInteger(budget) || budget < 1024) return fail(res, 400, 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024'), false;
+        if (budget >= (body.max_tokens as number)) return fail(res, 400, '`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size'), false;
+        if (body.temperature !== undefined && body.temperature !== 1) return fail(res, 400, '`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking'), false;
+        if (isObject(body.tool_choice) && (body.tool_choice.type === 'any' || body.tool_choice.type === 'tool')) return fail(res, 400, 'Thinking may not be enabled when tool_choice forces tool use.'), false;
+        // In a tool loop, the assistant turn that called the tool must start with its (signed) thinking block.
+        const messages = body.messages as unknown[];
+        const assistant = messages[messages.length - 2];
+        if (isObject(assistant) && Array.isArray(assistant.content) && assistant.content.some((b) => isObject(b) && b.type === 'tool_use')) {
+          const first: unknown = assistant.content[0];
+          if (!isObject(first) || (first.type !== 'thinking' && first.type !== 'redacted_thinking')) {
+            return fail(res, 400, `messages.${messages.length - 2}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${String(isObject(first) ? first.type : 'nothing')}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`), false;
+          }
+        }
+      }
     }
     return true;
   }
@@ -132,7 +158,8 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
     const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : [];
     const choice = isObject(body.tool_choice) ? body.tool_choice : {};
     const toolName = tools.length > 0 && text.includes('call_tool') ? String(choice.type === 'tool' ? choice.name : tools[0]!.name) : undefined;
-    const thinking = text.includes('think') ? `thinking about: ${text}` : undefined;
+    const thinkingOn = isObject(body.thinking) && body.thinking.type === 'enabled';
+    const thinking = thinkingOn || text.includes('think') ? `thinking about: ${text}` : undefined;
     const reply = toolResult !== '' ? `tool said: ${toolResult}` : `echo: ${text}`;
     let promptChars = typeof body.system === 'string' ? body.system.length : 0;
     for (const m of messages) promptChars += blocksText(m.content, 'text').length + blocksText(m.content, 'tool_result').length;
@@ -199,7 +226,8 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
     {
       basePath: '',
       preflight({ req, res, recorded }) {
-        if (recorded.method !== 'POST' || recorded.path !== '/v1/messages') {
+        const listing = recorded.method === 'GET' && recorded.path === '/v1/models';
+        if (!listing && (recorded.method !== 'POST' || recorded.path !== '/v1/messages')) {
           fail(res, 404, `Not found: ${recorded.method} ${recorded.path}`);
           return true;
         }
@@ -209,6 +237,14 @@ export function startAnthropicUpstream(options: AnthropicUpstreamOptions = {}): 
         }
         if (req.headers['anthropic-version'] === undefined) {
           fail(res, 400, 'anthropic-version: header is required');
+          return true;
+        }
+        if (listing) {
+          // The Models API: newest first, paged (`limit`, default 20, up to 1000).
+          const limit = Math.min(1000, Number(recorded.query.get('limit') ?? 20) || 20);
+          const ids = (options.models ?? ['claude-sonnet-4-5-20250929', 'claude-opus-4-6']).slice(0, limit);
+          const data = ids.map((id, i) => ({ type: 'model', id, display_name: `Claude ${id}`, created_at: new Date(Date.UTC(2025, 8, 29 - i)).toISOString() }));
+          sendJsonBody(res, 200, { data, has_more: false, first_id: ids[0] ?? null, last_id: ids[ids.length - 1] ?? null });
           return true;
         }
         return false;

@@ -6,7 +6,10 @@
  * Gemini answers a wrong key), rejects unknown top-level fields with Gemini's 400 (`Unknown name
  * "stream_options"`), and answers `echo: <text of the last user turn>` (a `functionCall` followed
  * by a part holding only a `thoughtSignature` when tools are offered and the text contains
- * `call_tool`; a `thought` part first when it contains `think`). Failures: `{"error":{code,
+ * `call_tool` — for Gemini 3 models the signature sits on the `functionCall` part and a model turn
+ * sent back without one is refused; a `thought` part first when it contains `think` or thoughts
+ * are asked for). `thinkingConfig` is checked (a budget or a level, never both; a level only for
+ * Gemini 3). `GET /models` lists `models`. Failures: `{"error":{code,
  * message,status,details}}` per status (429 RESOURCE_EXHAUSTED with a RetryInfo `retryDelay`),
  * and in streams an error as a JSON array `[{"error":…}]`.
  */
@@ -34,6 +37,8 @@ export interface GeminiUpstreamOptions extends ScriptedOptions {
   chunks?: number;
   /** Embedding length without `outputDimensionality`. Default 8. */
   embeddingDimensions?: number;
+  /** Models listed by `GET /v1beta/models`. Default: two Gemini models and an embedding model. */
+  models?: string[];
 }
 
 const STATUS_NAMES: Record<number, [string, string]> = {
@@ -96,6 +101,27 @@ export function startGeminiUpstream(options: GeminiUpstreamOptions = {}): Promis
     const contents = Array.isArray(body.contents) ? body.contents.filter(isObject) : [];
     if (contents.length === 0) return fail(res, 400, '* GenerateContentRequest.contents: contents is not specified');
     for (const c of contents) if (c.role !== 'user' && c.role !== 'model') return fail(res, 400, `Please use a valid role: user, model.`);
+    const gemini3 = model.startsWith('gemini-3');
+    // Thinking: a budget (2.5) or a level (3), never both.
+    const config = isObject(body.generationConfig) ? body.generationConfig : {};
+    const thinkingConfig = isObject(config.thinkingConfig) ? config.thinkingConfig : undefined;
+    if (thinkingConfig) {
+      if (thinkingConfig.thinkingBudget !== undefined && thinkingConfig.thinkingLevel !== undefined) {
+        return fail(res, 400, 'You can only set only one of thinking budget and thinking level.');
+      }
+      if (thinkingConfig.thinkingLevel !== undefined && !gemini3) return fail(res, 400, 'Thinking level is not supported for this model.');
+      if (thinkingConfig.thinkingBudget === 0 && model.includes('-pro')) return fail(res, 400, 'Budget 0 is invalid. This model only works in thinking mode.');
+    }
+    // Gemini 3: the first function call of each model step must carry its thought signature.
+    if (gemini3) {
+      for (const [i, c] of contents.entries()) {
+        const calls = (Array.isArray(c.parts) ? c.parts.filter(isObject) : []).filter((p) => isObject(p.functionCall));
+        const first = calls[0];
+        if (c.role === 'model' && first && typeof first.thoughtSignature !== 'string') {
+          return fail(res, 400, `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${String((first.functionCall as Json).name)}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`);
+        }
+      }
+    }
     const last = contents[contents.length - 1]!;
     const lastParts = Array.isArray(last.parts) ? last.parts.filter(isObject) : [];
     const functionResponse = lastParts.find((p) => isObject(p.functionResponse))?.functionResponse as Json | undefined;
@@ -105,7 +131,8 @@ export function startGeminiUpstream(options: GeminiUpstreamOptions = {}): Promis
     const allowed = Array.isArray(mode.allowedFunctionNames) ? mode.allowedFunctionNames : [];
     const toolName = declarations.length > 0 && text.includes('call_tool') ? String(allowed[0] ?? declarations[0]!.name) : undefined;
     const reply = functionResponse ? `tool said: ${JSON.stringify(functionResponse.response)}` : `echo: ${text}`;
-    const thought = text.includes('think') ? `thinking about: ${text}` : undefined;
+    const thinksAloud = thinkingConfig?.includeThoughts === true && thinkingConfig.thinkingBudget !== 0;
+    const thought = thinksAloud || text.includes('think') ? `thinking about: ${text}` : undefined;
     const responseId = `gemini-loopback-${++sequence}`;
     const modelVersion = model;
     let promptChars = 0;
@@ -116,6 +143,8 @@ export function startGeminiUpstream(options: GeminiUpstreamOptions = {}): Promis
     const usageMetadata: Json = { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates + thoughts };
     if (thought) usageMetadata.thoughtsTokenCount = thoughts;
     const answerParts = (pieceText: string | undefined): Json[] => {
+      // Gemini 3 signs the function call part itself; 2.5 may close with a part holding only a signature.
+      if (toolName && gemini3) return [{ functionCall: { name: toolName, args: { input: text } }, thoughtSignature: `c2lnLW${responseId}` }];
       if (toolName) return [{ functionCall: { name: toolName, args: { input: text } } }, { thoughtSignature: 'c2lnbmF0dXJl' }];
       return pieceText === undefined ? [] : [{ text: pieceText }];
     };
@@ -179,6 +208,20 @@ export function startGeminiUpstream(options: GeminiUpstreamOptions = {}): Promis
               { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' },
             ]);
           }
+          return true;
+        }
+        if (recorded.method === 'GET' && recorded.path === '/v1beta/models') {
+          const names = options.models ?? ['gemini-2.5-flash', 'gemini-3-pro-preview', 'gemini-embedding-001'];
+          const pageSize = Math.min(1000, Number(recorded.query.get('pageSize') ?? 50) || 50);
+          const models = names.slice(0, pageSize).map((name) => ({
+            name: `models/${name}`,
+            version: '001',
+            displayName: name,
+            inputTokenLimit: 1_048_576,
+            outputTokenLimit: 65_536,
+            supportedGenerationMethods: name.includes('embedding') ? ['embedContent'] : ['generateContent', 'countTokens'],
+          }));
+          sendJsonBody(res, 200, names.length > pageSize ? { models, nextPageToken: 'loopback-next' } : { models });
           return true;
         }
         if (recorded.method !== 'POST' || !/^\/v1beta\/models\/[^:/]+:(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/.test(recorded.path)) {

@@ -4,7 +4,8 @@
  * nanoseconds — or one JSON object with `stream: false`), `POST /api/embed` and `GET /api/tags`.
  * Tool calls carry their arguments as a JSON object. It answers `echo: <text of the last user
  * message>` (a tool call when tools are offered and the text contains `call_tool`; `tool said:
- * <result>` after a `tool` message; `thinking` first when the text contains `think`). Failures:
+ * <result>` after a `tool` message; `thinking` first when `think` is on or the text contains
+ * `think`, never with `think: false`). Failures:
  * `{"error":"…"}` with the status (404 for a model it does not have), and mid-stream an
  * `{"error":"…"}` line on a 200.
  */
@@ -78,7 +79,12 @@ export function startOllamaUpstream(options: OllamaUpstreamOptions = {}): Promis
     const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : [];
     const toolName = last.role === 'user' && tools.length > 0 && text.includes('call_tool') ? String((tools[0]!.function as Json | undefined)?.name) : undefined;
     const reply = last.role === 'tool' ? `tool said: ${String(last.content)}` : `echo: ${text}`;
-    const thinking = text.includes('think') ? `thinking about: ${text}` : undefined;
+    const think = body.think;
+    if (think !== undefined && typeof think !== 'boolean' && think !== 'low' && think !== 'medium' && think !== 'high') {
+      return sendJsonBody(res, 400, { error: `invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", true, or false)` });
+    }
+    // `think: false` turns thinking off; `true` or a level turns it on (the text may ask for it too).
+    const thinking = think !== false && (think !== undefined || text.includes('think')) ? `thinking about: ${text}` : undefined;
     let promptChars = 0;
     for (const m of messages) promptChars += typeof m.content === 'string' ? m.content.length : 0;
     const counts = {

@@ -14,7 +14,7 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { flavourReasoningField, flavourRejection, flavourToolCallId, type Flavour } from './openai-flavours.js';
+import { flavourReasoningField, flavourRejection, flavourToolCallId, flavourWire, type Flavour } from './openai-flavours.js';
 
 // ── public types ─────────────────────────────────────────────────────────────────────────────────
 
@@ -387,6 +387,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
   const models = options.models ?? ['test-model'];
   const record = options.record ?? true;
   const flavour = options.flavour;
+  const wire = flavour === undefined ? undefined : flavourWire(flavour);
   const defaultDimensions = options.embeddingDimensions ?? 8;
   const configuredDefault = options.defaultBehaviour ?? OK;
   checkNonNegativeInteger(port, 'options.port');
@@ -412,7 +413,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
   const resetRequests = rl.resetRequests ?? '6ms';
   const resetTokens = rl.resetTokens ?? '2ms';
   // Precomputed header lists (flat [name, value, ...] arrays, the cheapest form for writeHead).
-  const rateLimitHeaders: string[] = [
+  const rateLimitHeaders: string[] = wire && options.rateLimit === undefined ? [...wire.rateLimitHeaders] : [
     'x-ratelimit-limit-requests', limitRequests,
     'x-ratelimit-limit-tokens', limitTokens,
     'x-ratelimit-remaining-requests', String(rl.remainingRequests ?? 9_999),
@@ -476,6 +477,15 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
   function sendScriptedStatus(res: ServerResponse, b: Extract<Behaviour, { kind: 'status' }>, model: string): void {
     const extra: string[] = [];
     let retryAfter = b.retryAfterSeconds;
+    if (wire) {
+      // The provider's own 429 headers and error bodies.
+      if (b.status === 429) extra.push(...wire.rateLimited(retryAfter ?? 1));
+      else if (retryAfter !== undefined) extra.push('retry-after', String(retryAfter));
+      if (b.headers) for (const [name, value] of Object.entries(b.headers)) extra.push(name, value);
+      const given = b.body === undefined ? undefined : typeof b.body === 'string' ? b.body : JSON.stringify(b.body);
+      sendError(res, b.status, given ?? wire.errorBody(b.status, model, retryAfter ?? 1) ?? defaultErrorFor(b.status, model, retryAfter ?? 1), extra);
+      return;
+    }
     if (b.status === 429) {
       retryAfter ??= 1;
       extra.push(
@@ -518,6 +528,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       default:
         break;
     }
+    if (wire && wire.jsonPrefix !== '' && b.kind !== 'malformed') body = wire.jsonPrefix + body;
     const headers = [...jsonHeaders, 'content-length', String(Buffer.byteLength(body)), 'x-request-id', nextRequestId()];
     if (b.kind === 'cut-stream') {
       res.writeHead(200, headers);
@@ -537,7 +548,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
   }
 
   /** A 200 SSE answer: `events` are complete `data: ...\n\n` frames, the last one `data: [DONE]`. */
-  function sendStream(res: ServerResponse, events: string[], b: Behaviour): void {
+  function sendStream(res: ServerResponse, events: string[], b: Behaviour, chunk?: { id: string; created: number; model: string }): void {
     let frames = events;
     let gapMs = 0;
     let firstDelayMs = 0;
@@ -557,7 +568,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       case 'stream-error': {
         const error = { code: b.code ?? 502, message: b.message ?? 'Upstream provider error (loopback).' };
         frames = events.slice(0, Math.min(b.afterChunks, dataEvents));
-        frames.push('data: ' + JSON.stringify({ error }) + '\n\n');
+        frames.push(wire && chunk ? wire.streamError(error.code, error.message, chunk) : 'data: ' + JSON.stringify({ error }) + '\n\n');
         break;
       }
       case 'malformed': {
@@ -587,6 +598,16 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       }
       default:
         break;
+    }
+    const comment = wire?.streamComment;
+    if (comment !== undefined && b.kind !== 'keepalive') {
+      // The provider's filler: a comment before the first event and after every event but the last.
+      const filled: string[] = [comment];
+      frames.forEach((frame, i) => {
+        filled.push(frame);
+        if (i < frames.length - 1) filled.push(comment);
+      });
+      frames = filled;
     }
     res.writeHead(200, [...sseHeaders, 'x-request-id', nextRequestId()]);
     // A cut stream has started: the client must see the 200 even when no event precedes the cut.
@@ -644,7 +665,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
     }
     const model = typeof body.model === 'string' ? body.model : defaultModel;
     const text = lastUserText(messages);
-    const reasoningField = flavourReasoningField(flavour);
+    const reasoningField = flavourReasoningField(flavour, model);
     const id = 'chatcmpl-loopback' + (++sequence).toString(36);
     const created = Math.floor(Date.now() / 1000);
     let toolCall: ToolCall | undefined;
@@ -698,6 +719,8 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
 
     // Groq reports a stream's usage only in its final chunk's x_groq.usage.
     const includeUsage = flavour !== 'groq' && isObject(body.stream_options) && body.stream_options.include_usage === true;
+    // OpenRouter sends the usage chunk whether asked or not (`include_usage` is deprecated there).
+    const usageChunk = includeUsage || wire?.alwaysUsage === true;
     const events: string[] = [];
     const pushChunk = (choices: unknown[], chunkUsage?: unknown): void => {
       const chunk: Json = {
@@ -710,6 +733,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
         choices,
       };
       if (includeUsage) chunk.usage = chunkUsage ?? null;
+      else if (chunkUsage !== undefined) chunk.usage = chunkUsage;
       events.push('data: ' + JSON.stringify(chunk) + '\n\n');
     };
     const choice = (delta: Json, finish: string | null = null): Json => ({
@@ -740,9 +764,9 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       const chunk: Json = { id, object: 'chat.completion.chunk', created, model, choices: [choice({}, finishReason)], x_groq: { id: 'req_loopback', usage: { ...usage, queue_time: 0.01, total_time: 0.02 } } };
       events.push('data: ' + JSON.stringify(chunk) + '\n\n');
     } else pushChunk([choice({}, finishReason)]);
-    if (includeUsage) pushChunk([], usage);
+    if (usageChunk) pushChunk([], usage);
     events.push('data: [DONE]\n\n');
-    sendStream(res, events, b);
+    sendStream(res, events, b, { id, created, model });
   }
 
   function embeddings(res: ServerResponse, body: Json, b: Behaviour): void {
@@ -816,7 +840,7 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
       }
     }
     let recorded: RecordedRequest | undefined;
-    if (record) {
+    if (record && !(flavour === 'vllm' && method === 'GET')) {
       recorded = { method, path, headers: req.headers, body: bodyIsJson ? body : raw };
       requests.push(recorded);
     }
@@ -917,7 +941,15 @@ export function startOpenAIUpstream(options: UpstreamOptions = {}): Promise<Open
 
   let abandoned = 0;
   const server = createServer((req, res) => {
-    calls++;
+    // vLLM is probed (GET /health: 200 with an empty body; GET /v1/models): probes are neither calls nor recorded.
+    const probe = flavour === 'vllm' && req.method === 'GET';
+    if (probe && req.url === '/health') {
+      req.resume();
+      res.writeHead(200, ['content-length', '0']);
+      res.end();
+      return;
+    }
+    if (!probe) calls++;
     req.on('error', noop);
     res.on('error', noop);
     res.on('close', () => {

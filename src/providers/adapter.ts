@@ -12,6 +12,7 @@
 import type { BackendConfig, ProviderName } from '../config/types.js';
 import type { OptimizerError } from '../errors/registry.js';
 import type { Endpoint } from '../gateway/types.js';
+import type { ModelList, ModelListCall } from './model-list.js';
 import type { SseEvent } from './sse.js';
 
 export type Json = Record<string, unknown>;
@@ -97,6 +98,10 @@ export interface ProviderAdapter {
   readonly framing: StreamFraming;
   /** A translator for one stream. */
   stream(context: AnswerContext): StreamTranslator;
+  /** The upstream call listing the backend's own models (`GET /admin/backends/:id/models`). */
+  listModels(): ModelListCall;
+  /** That call's answer in OpenAI's list shape. */
+  modelList(value: unknown): ModelList;
 }
 
 /** The adapter-relevant part of a backend's config. */

@@ -1,9 +1,10 @@
 import type { ProviderName } from '../config/types.js';
 import type { OptimizerError } from '../errors/registry.js';
-import { upstreamHttpError } from '../upstream/http-error.js';
+import { compatibleHttpError } from './compatible-errors.js';
 import type { AdapterRequest, AnswerContext, Json, PreparedCall, ProviderAdapter, StreamTranslator } from './adapter.js';
 import { capabilityUnsupported } from './capability.js';
 import { wantsUsage } from './json.js';
+import { openAIModelList, type ModelList, type ModelListCall } from './model-list.js';
 import { OpenAIStreamTranslator } from './openai-stream.js';
 import { applyRequestQuirks, fixAnswer, fixChunk, fixesAnswers, needsRequestQuirks, PROVIDER_QUIRKS, type ProviderQuirks } from './quirks.js';
 
@@ -49,7 +50,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   error(status: number, headers: Record<string, string | string[] | undefined>, text: string, backendId: string): OptimizerError {
-    return upstreamHttpError(status, headers, text, backendId);
+    return compatibleHttpError(this.provider, status, headers, text, backendId);
   }
 
   answer(value: unknown): Json | undefined {
@@ -57,8 +58,18 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     return fixAnswer(value as Json, this.quirks) ? (value as Json) : undefined;
   }
 
+  listModels(): ModelListCall {
+    return { method: 'GET', path: '/models' };
+  }
+
+  modelList(value: unknown): ModelList {
+    return openAIModelList(value, this.provider);
+  }
+
   stream(context: AnswerContext): StreamTranslator {
-    const usageFallback = this.quirks.groqUsage === true && wantsUsage(context.request.body);
-    return new OpenAIStreamTranslator(context.backendId, this.#fixes ? this.#fixChunk : undefined, usageFallback);
+    const asked = wantsUsage(context.request.body);
+    const usageFallback = this.quirks.groqUsage === true && asked;
+    const dropUsage = this.quirks.usageAlways === true && !asked;
+    return new OpenAIStreamTranslator(context.backendId, this.#fixes ? this.#fixChunk : undefined, usageFallback, dropUsage);
   }
 }

@@ -19,11 +19,14 @@ export class OpenAIStreamTranslator implements StreamTranslator {
    * @param fix a quirk fixer for each chunk (true when it changed the chunk)
    * @param usageFallback the client asked for `include_usage` from a provider that reports a
    *   stream's usage only in `x_groq.usage` (Groq): a usage chunk is made from it before `[DONE]`
+   * @param dropUsage the client did not ask for `include_usage` from a provider that sends the
+   *   usage chunk anyway (OpenRouter): that chunk (`choices: []` with `usage`) is not passed on
    */
   constructor(
     private readonly backendId: string,
     private readonly fix?: (chunk: Json) => boolean,
     private readonly usageFallback = false,
+    private readonly dropUsage = false,
   ) {}
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
@@ -43,6 +46,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       throw new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${this.backendId} failed mid-stream: ${message}`, { details: { backend: this.backendId } });
     }
     if (chunk.choices?.[0]?.finish_reason) this.#sawFinishReason = true;
+    if (this.dropUsage && chunk.choices?.length === 0 && (value as Json).usage) return false;
     if (this.usageFallback) this.#noteUsage(value as Json);
     if (this.fix !== undefined && value !== null && typeof value === 'object' && this.fix(value as Json)) emit(JSON.stringify(value), value);
     else emit(event.data, value);

@@ -14,6 +14,11 @@ export interface ProviderQuirks {
   readonly embeddings: boolean;
   /** Top-level request fields the provider rejects with a 400: dropped. */
   readonly dropFields?: readonly string[];
+  /**
+   * Top-level fields the provider rejects for some models only (xAI: `reasoning_effort` on grok-3 /
+   * grok-4, penalties and `stop` on its reasoning models): dropped for those models.
+   */
+  readonly dropFieldsFor?: (model: string) => readonly string[] | undefined;
   /** The only `tool_choice` values accepted; any other is sent as `auto` (the tools stay offered). */
   readonly toolChoice?: readonly string[];
   /** `messages[].name` is rejected: dropped. */
@@ -39,6 +44,11 @@ export interface ProviderQuirks {
    * `include_usage` and no usage chunk came, one is made from it before `[DONE]`.
    */
   readonly groqUsage?: boolean;
+  /**
+   * The provider sends a stream's usage chunk whether the client asked `include_usage` or not
+   * (OpenRouter): it is dropped when the client did not ask (clients index `choices[0]`).
+   */
+  readonly usageAlways?: boolean;
 }
 
 type CompatibleProvider = Exclude<ProviderName, 'anthropic' | 'gemini' | 'ollama-native'>;
@@ -60,11 +70,11 @@ export const PROVIDER_QUIRKS: Readonly<Record<CompatibleProvider, ProviderQuirks
     groqUsage: true,
   },
   together: { embeddings: true },
-  xai: { embeddings: false }, // no embeddings endpoint (unverified)
+  xai: { embeddings: false, dropFieldsFor: xaiRejectedFields }, // no embeddings endpoint (unverified)
   deepseek: { embeddings: false, maxTokens: 'max_tokens', assistantReasoning: 'tool-turns-only' },
   // Kimi keeps reasoning_content on assistant turns in the history: nothing stripped.
   moonshot: { embeddings: false, maxTokens: 'max_tokens' },
-  openrouter: { embeddings: true, reasoningField: 'reasoning' },
+  openrouter: { embeddings: true, reasoningField: 'reasoning', usageAlways: true },
   mistral: {
     embeddings: true,
     singleChoice: true,
@@ -80,6 +90,21 @@ export const PROVIDER_QUIRKS: Readonly<Record<CompatibleProvider, ProviderQuirks
   'openai-compatible': { embeddings: true },
 } satisfies Record<CompatibleProvider, ProviderQuirks>);
 
+const XAI_REASONING_REJECTS = ['presence_penalty', 'frequency_penalty', 'stop'] as const;
+const XAI_EFFORT = ['reasoning_effort'] as const;
+const XAI_BOTH = [...XAI_REASONING_REJECTS, ...XAI_EFFORT] as const;
+
+/**
+ * What xAI rejects for a model (providers.md §3): `reasoning_effort` on grok-3 and the grok-4
+ * family up to grok-4.2x (grok-3-mini and grok-4.3+ take it); `presence_penalty`,
+ * `frequency_penalty` and `stop` on its reasoning models (grok-3-mini, grok-4 but `-non-reasoning`).
+ */
+export function xaiRejectedFields(model: string): readonly string[] | undefined {
+  const reasoning = (model.startsWith('grok-3-mini') || model.startsWith('grok-4')) && !model.includes('non-reasoning');
+  const effort = !model.startsWith('grok-3-mini') && (/^grok-3(?:$|-)/.test(model) || /^grok-4(?:$|-|\.[0-2]\d*(?:$|-))/.test(model));
+  return reasoning ? (effort ? XAI_BOTH : XAI_REASONING_REJECTS) : effort ? XAI_EFFORT : undefined;
+}
+
 /** OpenAI models that take `max_completion_tokens` only (o1, o3, o4-mini, gpt-5…). */
 export function isOpenAIReasoningModel(model: string): boolean {
   return /^(?:o\d|gpt-5)/.test(model);
@@ -90,6 +115,10 @@ const ALNUM9 = /^[a-zA-Z0-9]{9}$/;
 /** Whether any request-side quirk applies to this body (cheap: reads, no allocation). */
 export function needsRequestQuirks(body: Json, model: string, q: ProviderQuirks): boolean {
   if (q.dropFields) for (const field of q.dropFields) if (body[field] !== undefined) return true;
+  if (q.dropFieldsFor) {
+    const fields = q.dropFieldsFor(model);
+    if (fields) for (const field of fields) if (body[field] !== undefined) return true;
+  }
   if (q.toolChoice && body.tool_choice !== undefined && !(typeof body.tool_choice === 'string' && q.toolChoice.includes(body.tool_choice))) return true;
   if (q.singleChoice && body.n !== undefined) return true;
   if (q.maxTokens === 'max_tokens' && body.max_completion_tokens !== undefined) return true;
@@ -125,6 +154,7 @@ function hasToolCalls(message: Json): boolean {
 export function applyRequestQuirks(body: Json, model: string, q: ProviderQuirks): Json {
   const out: Json = { ...body, model };
   if (q.dropFields) for (const field of q.dropFields) if (out[field] !== undefined) out[field] = undefined;
+  if (q.dropFieldsFor) for (const field of q.dropFieldsFor(model) ?? []) if (out[field] !== undefined) out[field] = undefined;
   if (q.toolChoice && out.tool_choice !== undefined && !(typeof out.tool_choice === 'string' && q.toolChoice.includes(out.tool_choice))) {
     out.tool_choice = 'auto';
   }
@@ -238,5 +268,5 @@ function renameReasoning(message: Json): boolean {
 
 /** Whether the answer side has anything to fix for this provider. */
 export function fixesAnswers(q: ProviderQuirks): boolean {
-  return q.reasoningField !== undefined || q.groqUsage === true;
+  return q.reasoningField !== undefined || q.groqUsage === true || q.usageAlways === true;
 }

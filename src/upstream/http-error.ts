@@ -1,5 +1,6 @@
 import { OptimizerError } from '../errors/registry.js';
 import { HARD_QUOTA_DETAIL, hardQuotaCode, NON_RETRYABLE_DETAIL } from '../resilience/hard-quota.js';
+import { retryAfterFromMessage } from '../resilience/quota.js';
 
 /** The message inside a provider's error body, whichever of the common shapes it uses. */
 export function upstreamErrorMessage(text: string): string | undefined {
@@ -46,7 +47,8 @@ export function upstreamHttpError(
   const hardQuota = hardQuotaCode(text);
   if (hardQuota !== undefined) Object.assign(details, { [NON_RETRYABLE_DETAIL]: true, [HARD_QUOTA_DETAIL]: hardQuota });
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(headers['retry-after']);
+    // No `retry-after`: the wait the message names, if any (Moonshot's "please try again after 1 seconds").
+    const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? retryAfterFromMessage(message);
     return new OptimizerError('UPSTREAM_RATE_LIMITED', `Backend ${backendId} is rate limiting: ${message}`, {
       details,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -166,6 +166,15 @@ for (const kit of KITS) {
       expect((JSON.parse(answer.text) as Json).choices[0].message.content).toContain(kit.afterToolReply);
     });
 
+    for (const fix of kit.fixes ?? []) {
+      it(`does it the provider's way: ${fix.name}`, async () => {
+        const answer = await chat(fix.extra, `native/${fix.model ?? solo}`);
+        expect(answer.status, answer.text).toBe(200);
+        expect(upstream.calls).toBe(1);
+        fix.check(upstream.last()!.body, JSON.parse(answer.text) as Json);
+      });
+    }
+
     for (const error of kit.errors) {
       it(`maps ${error.name} to ${error.code} (${error.retried ? 'retried' : 'not retried'} on the same backend)`, async () => {
         upstream.setDefault(error.behaviour);

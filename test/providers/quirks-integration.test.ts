@@ -16,7 +16,7 @@ describe('provider quirks through the optimizer, against flavoured loopbacks', (
         cerebras: { provider: 'cerebras', flavour: 'cerebras', apiKey: 'k', apiKeyEnv: 'K', models: ['gpt-oss-120b'] },
         groq: { provider: 'groq', flavour: 'groq', apiKey: 'k', apiKeyEnv: 'K', models: ['openai/gpt-oss-20b'] },
         mistral: { provider: 'mistral', flavour: 'mistral', apiKey: 'k', apiKeyEnv: 'K', models: ['mistral-large-latest'] },
-        deepseek: { provider: 'deepseek', flavour: 'deepseek', apiKey: 'k', apiKeyEnv: 'K', models: ['deepseek-chat'] },
+        deepseek: { provider: 'deepseek', flavour: 'deepseek', apiKey: 'k', apiKeyEnv: 'K', models: ['deepseek-chat', 'deepseek-reasoner'] },
         openrouter: { provider: 'openrouter', apiKey: 'k', apiKeyEnv: 'K', models: ['moonshotai/kimi-k2'] },
       },
       env: { K: 'k' },
@@ -114,7 +114,11 @@ describe('provider quirks through the optimizer, against flavoured loopbacks', (
         { role: 'tool', tool_call_id: 'c1', content: 'ok' },
       ],
     };
-    expect((await chat('deepseek/deepseek-chat', history)).status).toBe(200);
+    // Thinking mode (deepseek-reasoner): the turn without its reasoning_content is refused there.
+    const stripped = { messages: history.messages.map((m) => ({ ...m, reasoning_content: undefined })) };
+    expect((await direct('deepseek', { model: 'deepseek-reasoner', ...stripped })).status).toBe(400);
+    expect((await chat('deepseek/deepseek-reasoner', history)).status).toBe(200);
+    expect((stack.upstreams.deepseek!.requests.at(-1)!.body as Json).messages[1].reasoning_content).toBe('need a tool');
     stack.upstreams.deepseek!.script([{ kind: 'keepalive', comments: 4 }, { kind: 'keepalive', comments: 6 }]);
     const plain = await chat('deepseek/deepseek-chat', {});
     expect(plain.status).toBe(200);

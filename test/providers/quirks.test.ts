@@ -111,6 +111,26 @@ describe('provider quirks on the way out', () => {
     expect(sent('openai', { messages: [user], max_tokens: 5 }, 'gpt-4o')).toMatchObject({ max_tokens: 5 });
   });
 
+  it('xAI: reasoning_effort dropped on grok-3 / grok-4 (up to 4.2x), kept on grok-3-mini and grok-4.3', () => {
+    for (const model of ['grok-3', 'grok-4', 'grok-4-0709', 'grok-4-fast-reasoning', 'grok-4-1-fast-non-reasoning', 'grok-4.20-0309-reasoning']) {
+      expect(sent('xai', { messages: [user], reasoning_effort: 'low' }, model), model).not.toHaveProperty('reasoning_effort');
+    }
+    for (const model of ['grok-3-mini', 'grok-3-mini-fast', 'grok-4.3', 'grok-code-fast-1']) {
+      expect(sent('xai', { messages: [user], reasoning_effort: 'low' }, model).reasoning_effort, model).toBe('low');
+    }
+  });
+
+  it('xAI: penalties and stop dropped on reasoning models only', () => {
+    const body = { messages: [user], presence_penalty: 0.5, frequency_penalty: 0.5, stop: ['x'] };
+    for (const model of ['grok-3-mini', 'grok-4', 'grok-4-fast-reasoning']) {
+      const out = sent('xai', body, model);
+      for (const field of ['presence_penalty', 'frequency_penalty', 'stop']) expect(out, `${model} ${field}`).not.toHaveProperty(field);
+    }
+    expect(sent('xai', body, 'grok-4-fast-non-reasoning')).toMatchObject({ presence_penalty: 0.5, stop: ['x'] });
+    expect(sent('xai', body, 'grok-2')).toMatchObject({ presence_penalty: 0.5, frequency_penalty: 0.5, stop: ['x'] });
+    expect(needsRequestQuirks({ messages: [user], temperature: 1 }, 'grok-4', PROVIDER_QUIRKS.xai)).toBe(false);
+  });
+
   it('a provider with no quirk that applies sends the client body with the model, unchanged otherwise', () => {
     const body = { messages: [{ role: 'user', content: 'hi', name: 'a' }], n: 3, logit_bias: { 1: 2 }, max_completion_tokens: 9 };
     expect(needsRequestQuirks(body, 'm', PROVIDER_QUIRKS['openai-compatible'])).toBe(false);
@@ -141,6 +161,21 @@ describe('provider quirks on the way back', () => {
     expect(fixChunk(chunk, PROVIDER_QUIRKS.groq)).toBe(true);
     expect(chunk.choices[0].delta).toEqual({ reasoning_content: 'r' });
     expect(fixChunk({ choices: [{ delta: { content: 'c' } }] }, PROVIDER_QUIRKS.groq)).toBe(false);
+  });
+
+  it('OpenRouter: the usage chunk it always sends is dropped unless the client asked include_usage', () => {
+    const adapter = new OpenAICompatibleAdapter('openrouter');
+    const run = (body: Json) => {
+      const translator = adapter.stream({ request: { endpoint: 'chat.completions', body, model: 'm', stream: true }, backendId: 'b', now: 0 });
+      const out: Json[] = [];
+      const emit = (_data: string, value: unknown) => out.push(value as Json);
+      translator.frame({ data: '{"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}', event: undefined }, emit);
+      translator.frame({ data: '{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2,"cost":0.1}}', event: undefined }, emit);
+      expect(translator.frame({ data: '[DONE]', event: undefined }, emit)).toBe(true);
+      return out;
+    };
+    expect(run({ messages: [user] }).map((c) => c.choices.length)).toEqual([1]);
+    expect(run({ messages: [user], stream_options: { include_usage: true } }).at(-1)).toMatchObject({ choices: [], usage: { total_tokens: 2 } });
   });
 
   it('providers without answer quirks relay the upstream bytes untouched (translates = false)', () => {

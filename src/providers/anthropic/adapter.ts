@@ -6,6 +6,7 @@ import { anthropicHttpError } from './errors.js';
 import { anthropicRequest } from './request.js';
 import { openAICompletion } from './response.js';
 import { AnthropicStreamTranslator } from './stream.js';
+import { anthropicModelList, type ModelList, type ModelListCall } from '../model-list.js';
 
 /** Anthropic's Messages API (`POST /v1/messages`, SSE streams with `event:` lines). No embeddings. */
 export class AnthropicAdapter implements ProviderAdapter {
@@ -32,6 +33,14 @@ export class AnthropicAdapter implements ProviderAdapter {
 
   answer(value: unknown, context: AnswerContext): Json | undefined {
     return openAICompletion(isObject(value) ? value : {}, context.request.model, context.now);
+  }
+
+  listModels(): ModelListCall {
+    return { method: 'GET', path: '/v1/models?limit=1000' };
+  }
+
+  modelList(value: unknown): ModelList {
+    return anthropicModelList(value);
   }
 
   stream(context: AnswerContext): StreamTranslator {

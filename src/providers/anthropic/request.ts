@@ -8,11 +8,18 @@
  *   DEFAULT_MAX_TOKENS;
  * - `tools`, `tool_choice` (auto/required/none/named, `parallel_tool_calls: false`), `stop`,
  *   `temperature` (clamped to Anthropic's 0–1), `top_p`, `user` (→ `metadata.user_id`).
+ * - `reasoning_effort` → `thinking: {type: "enabled", budget_tokens}` (src/providers/reasoning.ts)
+ *   with `max_tokens` above the budget; with thinking on, `temperature` is not sent (Anthropic
+ *   allows only 1) nor a `top_p` below 0.95. Thinking stays off where Anthropic would refuse it or
+ *   cannot take it: models before Claude 3.7, a forced tool choice, and a request continuing a
+ *   tool loop (its assistant turn would have to start with the signed thinking block, which OpenAI
+ *   clients do not keep).
  * Fields Anthropic has no counterpart for (penalties, logprobs, seed, n = 1, stream_options…) are
  * left out; `n` > 1 is refused before the call (capability).
  */
 import type { Json } from '../adapter.js';
 import { contentText, imageSource, isObject, parseArguments, stopList } from '../json.js';
+import { anthropicThinking, anthropicThinks, reasoningEffort } from '../reasoning.js';
 
 /** `max_tokens` when the client sets none (Anthropic requires one). */
 export const DEFAULT_MAX_TOKENS = 4096;
@@ -58,9 +65,14 @@ export function anthropicRequest(body: Json, model: string, stream: boolean): Js
   }
 
   const out: Json = { model, max_tokens: maxTokens(body), messages: turns };
+  const thinking = thinkingFor(body, model);
+  if (thinking) {
+    out.thinking = thinking.thinking;
+    out.max_tokens = thinking.maxTokens;
+  }
   if (system.length > 0) out.system = system.join('\n\n');
-  if (typeof body.temperature === 'number') out.temperature = Math.min(1, Math.max(0, body.temperature));
-  if (typeof body.top_p === 'number') out.top_p = body.top_p;
+  if (typeof body.temperature === 'number' && !thinking) out.temperature = Math.min(1, Math.max(0, body.temperature));
+  if (typeof body.top_p === 'number' && (!thinking || body.top_p >= 0.95)) out.top_p = body.top_p;
   const stop = stopList(body.stop);
   if (stop) out.stop_sequences = stop;
   if (typeof body.user === 'string') out.metadata = { user_id: body.user };
@@ -80,8 +92,24 @@ export function anthropicRequest(body: Json, model: string, stream: boolean): Js
 }
 
 function maxTokens(body: Json): number {
+  return clientMaxTokens(body) ?? DEFAULT_MAX_TOKENS;
+}
+
+function clientMaxTokens(body: Json): number | undefined {
   const value = body.max_completion_tokens ?? body.max_tokens;
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : DEFAULT_MAX_TOKENS;
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/** Extended thinking for the request's `reasoning_effort`, unless Anthropic would refuse it here. */
+function thinkingFor(body: Json, model: string): { thinking: Json; maxTokens: number } | undefined {
+  const effort = reasoningEffort(body);
+  if (effort === undefined || !anthropicThinks(model)) return undefined;
+  const choice = body.tool_choice;
+  if (Array.isArray(body.tools) && body.tools.length > 0 && (choice === 'required' || isObject(choice))) return undefined; // forced tool use
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last: unknown = messages[messages.length - 1];
+  if (isObject(last) && last.role === 'tool') return undefined; // inside a tool loop
+  return anthropicThinking(effort, clientMaxTokens(body), DEFAULT_MAX_TOKENS);
 }
 
 /** OpenAI `tool_choice` → Anthropic's; `'none'` means: send no tools. */

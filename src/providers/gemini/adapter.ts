@@ -6,6 +6,7 @@ import { geminiHttpError } from './errors.js';
 import { geminiRequest, modelPath } from './request.js';
 import { openAICompletion } from './response.js';
 import { GeminiStreamTranslator } from './stream.js';
+import { geminiModelList, type ModelList, type ModelListCall } from '../model-list.js';
 
 /** Google's Gemini API, native (`/models/{m}:generateContent`, `:streamGenerateContent?alt=sse`, `:embedContent`). */
 export class GeminiAdapter implements ProviderAdapter {
@@ -25,7 +26,7 @@ export class GeminiAdapter implements ProviderAdapter {
       return { method: 'POST', path: call.path, body: JSON.stringify(call.body) };
     }
     const path = `/models/${modelPath(request.model)}:${request.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`;
-    return { method: 'POST', path, body: JSON.stringify(geminiRequest(request.body)) };
+    return { method: 'POST', path, body: JSON.stringify(geminiRequest(request.body, request.model)) };
   }
 
   error(status: number, headers: Record<string, string | string[] | undefined>, text: string, backendId: string): OptimizerError {
@@ -36,6 +37,14 @@ export class GeminiAdapter implements ProviderAdapter {
     const body = isObject(value) ? value : {};
     if (context.request.endpoint === 'embeddings') return openAIEmbeddings(body, context.request.body, context.request.model, context.backendId);
     return openAICompletion(body, context.request.model, context.now);
+  }
+
+  listModels(): ModelListCall {
+    return { method: 'GET', path: '/models?pageSize=1000' };
+  }
+
+  modelList(value: unknown): ModelList {
+    return geminiModelList(value);
   }
 
   stream(context: AnswerContext): StreamTranslator {

@@ -7,18 +7,26 @@
  * - consecutive turns of one role are merged;
  * - `generationConfig`: temperature, topP, maxOutputTokens, stopSequences, candidateCount (n),
  *   seed, presence/frequency penalties, JSON output (`response_format`);
- * - `tools` → `functionDeclarations`; `tool_choice` → `functionCallingConfig` (AUTO/ANY/NONE).
+ * - `tools` → `functionDeclarations`; `tool_choice` → `functionCallingConfig` (AUTO/ANY/NONE);
+ * - `reasoning_effort` → `generationConfig.thinkingConfig` (`thinkingBudget` for 2.5 models,
+ *   `thinkingLevel` for Gemini 3: src/providers/reasoning.ts);
+ * - a tool call's thought signature (`extra_content.google.thought_signature`, as Gemini's answer
+ *   gave it: see response.ts) goes back on its `functionCall` part; for Gemini 3, which requires
+ *   one on the first call of each step, a step whose signature the client lost gets
+ *   `skip_thought_signature_validator`.
  * Nothing else is sent: Gemini answers 400 INVALID_ARGUMENT to unknown fields (`stream_options`…).
  */
 import type { Json } from '../adapter.js';
 import { contentText, imageSource, isObject, parseArguments, stopList } from '../json.js';
+import { GEMINI_SKIP_SIGNATURE, geminiNeedsThoughtSignatures, geminiThinkingConfig, reasoningEffort } from '../reasoning.js';
 
 /** A model id as a path segment (`models/gemini-2.5-flash` and `gemini-2.5-flash` both work). */
 export function modelPath(model: string): string {
   return encodeURIComponent(model.startsWith('models/') ? model.slice(7) : model);
 }
 
-export function geminiRequest(body: Json): Json {
+export function geminiRequest(body: Json, model = ''): Json {
+  const signatures = geminiNeedsThoughtSignatures(model);
   const system: string[] = [];
   const contents: { role: 'user' | 'model'; parts: Json[] }[] = [];
   const names = new Map<string, string>(); // tool call id → function name
@@ -39,10 +47,15 @@ export function geminiRequest(body: Json): Json {
       }
       case 'assistant': {
         const parts = contentParts(message.content);
+        let first = true;
         for (const call of Array.isArray(message.tool_calls) ? message.tool_calls : []) {
           if (!isObject(call) || !isObject(call.function)) continue;
           if (typeof call.id === 'string' && typeof call.function.name === 'string') names.set(call.id, call.function.name);
-          parts.push({ functionCall: { name: call.function.name, args: parseArguments(call.function.arguments) } });
+          const part: Json = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments) } };
+          const signature = thoughtSignatureOf(call) ?? (signatures && first ? GEMINI_SKIP_SIGNATURE : undefined);
+          if (signature !== undefined) part.thoughtSignature = signature;
+          parts.push(part);
+          first = false;
         }
         push('model', parts);
         break;
@@ -60,6 +73,9 @@ export function geminiRequest(body: Json): Json {
   const out: Json = { contents };
   if (system.length > 0) out.systemInstruction = { parts: [{ text: system.join('\n\n') }] };
   const config = generationConfig(body);
+  const effort = reasoningEffort(body);
+  const thinking = effort === undefined ? undefined : geminiThinkingConfig(effort, model);
+  if (thinking) config.thinkingConfig = thinking;
   if (Object.keys(config).length > 0) out.generationConfig = config;
   if (Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice !== 'none') {
     out.tools = [
@@ -100,6 +116,14 @@ function generationConfig(body: Json): Json {
     if (format.type === 'json_schema' && isObject(format.json_schema) && isObject(format.json_schema.schema)) config.responseJsonSchema = format.json_schema.schema;
   }
   return config;
+}
+
+/** The thought signature an OpenAI tool call carries back (`extra_content.google.thought_signature`). */
+export function thoughtSignatureOf(call: Json): string | undefined {
+  const extra = call.extra_content;
+  const google = isObject(extra) ? extra.google : undefined;
+  const signature = isObject(google) ? google.thought_signature : undefined;
+  return typeof signature === 'string' && signature !== '' ? signature : undefined;
 }
 
 function toolResponse(text: string): Json {

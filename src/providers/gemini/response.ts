@@ -35,11 +35,14 @@ export function openAIUsage(metadata: unknown): Json {
   };
 }
 
-/** What one candidate's parts hold, split the OpenAI way. Parts holding only a `thoughtSignature` carry nothing. */
+/**
+ * What one candidate's parts hold, split the OpenAI way. Parts holding only a `thoughtSignature`
+ * carry nothing; a `functionCall` part's signature stays with its call.
+ */
 export interface CandidateParts {
   text: string;
   reasoning: string;
-  calls: { name: unknown; args: unknown; id: unknown }[];
+  calls: { name: unknown; args: unknown; id: unknown; signature: string | undefined }[];
 }
 
 export function candidateParts(candidate: Json): CandidateParts {
@@ -51,9 +54,22 @@ export function candidateParts(candidate: Json): CandidateParts {
       if (part.thought === true) out.reasoning += part.text;
       else out.text += part.text;
     } else if (isObject(part.functionCall)) {
-      out.calls.push({ name: part.functionCall.name, args: part.functionCall.args ?? {}, id: part.functionCall.id });
+      out.calls.push({ name: part.functionCall.name, args: part.functionCall.args ?? {}, id: part.functionCall.id, signature: typeof part.thoughtSignature === 'string' ? part.thoughtSignature : undefined });
     }
   }
+  return out;
+}
+
+/**
+ * A function call as an OpenAI tool call. Its thought signature (Gemini 3 requires it back on the
+ * call in later turns) rides in `extra_content.google.thought_signature` — Gemini's own
+ * OpenAI-compatible endpoint's convention, which OpenAI clients keep when they send the
+ * assistant message back as they got it. Not in the id: OpenAI caps tool-call ids at 40
+ * characters and Mistral rewrites them, so a conversation failed over to them would break.
+ */
+export function openAIToolCall(call: CandidateParts['calls'][number], responseId: string, index: number): Json {
+  const out: Json = { id: toolCallId(call.id, responseId, index), type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args) } };
+  if (call.signature !== undefined) out.extra_content = { google: { thought_signature: call.signature } };
   return out;
 }
 
@@ -74,7 +90,7 @@ export function openAICompletion(value: Json, requestModel: string, now: number)
     const message: Json = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text };
     if (reasoning !== '') message.reasoning_content = reasoning;
     if (calls.length > 0) {
-      message.tool_calls = calls.map((call, k) => ({ id: toolCallId(call.id, responseId, k), type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args) } }));
+      message.tool_calls = calls.map((call, k) => openAIToolCall(call, responseId, k));
     }
     return { index: typeof candidate.index === 'number' ? candidate.index : i, message, logprobs: null, finish_reason: finishReason(candidate.finishReason, calls.length > 0) };
   });

@@ -11,7 +11,7 @@ import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
 import { isObject } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { geminiErrorObject, geminiStreamError } from './errors.js';
-import { candidateParts, finishReason, openAIUsage, responseIdOf, toolCallId } from './response.js';
+import { candidateParts, finishReason, openAIToolCall, openAIUsage, responseIdOf } from './response.js';
 
 export class GeminiStreamTranslator implements StreamTranslator {
   #id: string | undefined;
@@ -53,7 +53,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
       let count = this.#toolCount.get(index) ?? 0;
       for (const call of calls) {
         this.#delta(emit, index, {
-          tool_calls: [{ index: count, id: toolCallId(call.id, this.#id!, count), type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args) } }],
+          tool_calls: [{ index: count, ...openAIToolCall(call, this.#id!, count) }],
         });
         count++;
       }

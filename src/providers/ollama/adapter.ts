@@ -6,6 +6,7 @@ import { isObject, wantsUsage } from '../json.js';
 import { ollamaChatRequest, ollamaEmbedRequest } from './request.js';
 import { chatId, openAICompletion, openAIEmbeddings } from './response.js';
 import { OllamaStreamTranslator } from './stream.js';
+import { ollamaModelList, type ModelList, type ModelListCall } from '../model-list.js';
 
 /** Ollama's own API (`/api/chat` NDJSON streams, `/api/embed`); `ollama` is its OpenAI-compatible /v1. */
 export class OllamaNativeAdapter implements ProviderAdapter {
@@ -38,6 +39,14 @@ export class OllamaNativeAdapter implements ProviderAdapter {
     if (body.error !== undefined) throw upstreamHttpError(500, {}, JSON.stringify({ error: body.error }), context.backendId);
     if (context.request.endpoint === 'embeddings') return openAIEmbeddings(body, context.request.body, context.request.model);
     return openAICompletion(body, context.request.model, context.now, chatId(context.now, ++this.#sequence));
+  }
+
+  listModels(): ModelListCall {
+    return { method: 'GET', path: '/api/tags' };
+  }
+
+  modelList(value: unknown): ModelList {
+    return ollamaModelList(value);
   }
 
   stream(context: AnswerContext): StreamTranslator {

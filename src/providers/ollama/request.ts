@@ -2,11 +2,13 @@
  * OpenAI chat request → Ollama `/api/chat`: messages keep their roles; text parts are joined and
  * base64 image parts go to `images`; assistant `tool_calls` carry their arguments as an object;
  * a `tool` message names its function (`tool_name`, looked up from the call's id). Sampling goes
- * into `options` (`num_predict` for the max tokens), JSON output into `format`, and `stream` is
- * always explicit (Ollama streams by default).
+ * into `options` (`num_predict` for the max tokens), JSON output into `format`, `reasoning_effort`
+ * into `think` (src/providers/reasoning.ts), and `stream` is always explicit (Ollama streams by
+ * default).
  */
 import type { Json } from '../adapter.js';
 import { imageSource, isObject, parseArguments, stopList } from '../json.js';
+import { ollamaThink, reasoningEffort } from '../reasoning.js';
 
 export function ollamaChatRequest(body: Json, model: string, stream: boolean): Json {
   const names = new Map<string, string>();
@@ -32,6 +34,8 @@ export function ollamaChatRequest(body: Json, model: string, stream: boolean): J
     messages.push(out);
   }
   const out: Json = { model, messages, stream };
+  const effort = reasoningEffort(body);
+  if (effort !== undefined) out.think = ollamaThink(effort, model);
   if (Array.isArray(body.tools) && body.tools.length > 0 && body.tool_choice !== 'none') out.tools = body.tools;
   const options = modelOptions(body);
   if (Object.keys(options).length > 0) out.options = options;
