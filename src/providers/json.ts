@@ -1,8 +1,21 @@
 /** Small readers for loosely typed JSON, shared by the adapters. */
+import { OptimizerError } from '../errors/registry.js';
 import type { Json } from './adapter.js';
 
 export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * One stream event's (or NDJSON line's) data parsed as JSON, or UPSTREAM_BAD_RESPONSE naming the
+ * backend: what every stream translator does first.
+ */
+export function parseStreamData(data: string, backendId: string, unit: 'event' | 'line' = 'event'): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${backendId} sent a stream ${unit} that is not JSON.`, { details: { backend: backendId } });
+  }
 }
 
 /** A message `content` as text: a string, or the `text` of its text parts joined by `\n`. */

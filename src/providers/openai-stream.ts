@@ -1,4 +1,5 @@
 import { OptimizerError } from '../errors/registry.js';
+import { parseStreamData } from './json.js';
 import type { ChunkSink, Json, StreamTranslator } from './adapter.js';
 import { isDoneSentinel, type SseEvent } from './sse.js';
 
@@ -34,12 +35,7 @@ export class OpenAIStreamTranslator implements StreamTranslator {
       this.#emitUsageFallback(emit);
       return true;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(event.data);
-    } catch {
-      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${this.backendId} sent a stream event that is not JSON.`, { details: { backend: this.backendId } });
-    }
+    const value = parseStreamData(event.data, this.backendId);
     const chunk = value as { error?: { message?: unknown }; choices?: { finish_reason?: unknown }[] };
     if (chunk.error !== undefined) {
       const message = typeof chunk.error?.message === 'string' ? chunk.error.message : JSON.stringify(chunk.error);

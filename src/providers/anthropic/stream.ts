@@ -13,7 +13,7 @@
  */
 import { OptimizerError } from '../../errors/registry.js';
 import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
-import { isObject } from '../json.js';
+import { isObject, parseStreamData } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicStreamError } from './errors.js';
 import { finishReason, openAIUsage } from './response.js';
@@ -37,12 +37,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   }
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
-    let value: unknown;
-    try {
-      value = JSON.parse(event.data);
-    } catch {
-      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${this.backendId} sent a stream event that is not JSON.`, { details: { backend: this.backendId } });
-    }
+    const value = parseStreamData(event.data, this.backendId);
     if (!isObject(value)) return false;
     const type = typeof value.type === 'string' ? value.type : event.event;
     switch (type) {

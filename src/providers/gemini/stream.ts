@@ -8,7 +8,7 @@
  */
 import { OptimizerError } from '../../errors/registry.js';
 import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
-import { isObject } from '../json.js';
+import { isObject, parseStreamData } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { geminiErrorObject, geminiStreamError } from './errors.js';
 import { candidateParts, finishReason, openAIToolCall, openAIUsage, responseIdOf } from './response.js';
@@ -31,12 +31,7 @@ export class GeminiStreamTranslator implements StreamTranslator {
   }
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
-    let value: unknown;
-    try {
-      value = JSON.parse(event.data);
-    } catch {
-      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${this.backendId} sent a stream event that is not JSON.`, { details: { backend: this.backendId } });
-    }
+    const value = parseStreamData(event.data, this.backendId);
     const error = geminiErrorObject(value);
     if (error) throw geminiStreamError(error, this.backendId);
     const response = Array.isArray(value) ? value[0] : value;

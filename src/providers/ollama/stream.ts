@@ -7,7 +7,7 @@
  */
 import { OptimizerError } from '../../errors/registry.js';
 import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
-import { isObject } from '../json.js';
+import { isObject, parseStreamData } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { upstreamHttpError } from '../../upstream/http-error.js';
 import { finishReason, openAIToolCalls, openAIUsage } from './response.js';
@@ -28,12 +28,7 @@ export class OllamaStreamTranslator implements StreamTranslator {
   }
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
-    let value: unknown;
-    try {
-      value = JSON.parse(event.data);
-    } catch {
-      throw new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${this.backendId} sent a stream line that is not JSON.`, { details: { backend: this.backendId } });
-    }
+    const value = parseStreamData(event.data, this.backendId, 'line');
     if (!isObject(value)) return false;
     if (value.error !== undefined) {
       // A mid-stream failure on a 200 (e.g. the model runner died): a server error.
