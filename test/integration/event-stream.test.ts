@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStreamStats } from '../../src/telemetry/event-stream.js';
 import { eventually, startStack, type Stack } from '../support/stack.js';
 import { TestWsClient } from '../support/ws-client.js';
+import { sseText } from '../support/sse-text.js';
 
 const BUFFER = 16;
 /** Events big enough that a few rounds fill any loopback socket buffer. */
@@ -39,25 +40,17 @@ describe('the event stream: GET /admin/events (SSE) and WebSocket subscribe', ()
     const response = await fetch(`${stack.optimizer.url}/admin/events?topics=request.completed,cache.*`, { signal: controller.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended before ${needle}`);
-        text += value;
-      }
-    };
-    await readUntil('event: events.subscribed');
-    expect(text).toContain('"topics":["request.completed","cache.*"]');
+    const stream = sseText(response);
+    await stream.until('event: events.subscribed');
+    expect(stream.text).toContain('"topics":["request.completed","cache.*"]');
     expect((await chat('over sse')).status).toBe(200);
-    await readUntil('event: request.completed');
-    const message = text.slice(text.indexOf('event: request.completed')).split('\n\n')[0]!;
+    await stream.until('event: request.completed');
+    const message = stream.text.slice(stream.text.indexOf('event: request.completed')).split('\n\n')[0]!;
     const data = JSON.parse(message.split('\n')[1]!.slice('data: '.length)) as { type: string; agentId: string; outcome: string };
     expect(data).toMatchObject({ type: 'request.completed', agentId: 'streamer', outcome: 'ok' });
     // request.received is not subscribed.
-    expect(text).not.toContain('request.received');
-    await readUntil(': heartbeat');
+    expect(stream.text).not.toContain('request.received');
+    await stream.until(': heartbeat');
     controller.abort();
     await eventually(async () => (await subscribers()).length === 0, 3000, 'the closed stream to be forgotten');
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventStreamStats } from '../../src/telemetry/event-stream.js';
 import { eventually, startStack, type Stack } from '../support/stack.js';
 import { TestWsClient, type Frame } from '../support/ws-client.js';
+import { sseText } from '../support/sse-text.js';
 
 const ADMIN_KEY = 'admin-key-for-ws-event-scope';
 const admin = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -142,16 +143,8 @@ describe('WebSocket subscribe is scoped to the session: its own requests, the fl
     const controller = new AbortController();
     const response = await fetch(`${stack.optimizer.url}/admin/events?topics=request.completed`, { headers: admin, signal: controller.signal });
     expect(response.status).toBe(200);
-    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let text = '';
-    const readUntil = async (needle: string) => {
-      while (!text.includes(needle)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended before ${needle}`);
-        text += value;
-      }
-    };
-    await readUntil('event: events.subscribed');
+    const stream = sseText(response);
+    await stream.until('event: events.subscribed');
     for (const agent of ['sse-one', 'sse-two']) {
       const answer = await fetch(`${stack.optimizer.url}/v1/chat/completions`, {
         method: 'POST',
@@ -160,8 +153,8 @@ describe('WebSocket subscribe is scoped to the session: its own requests, the fl
       });
       expect(answer.status).toBe(200);
     }
-    await readUntil('"agentId":"sse-one"');
-    await readUntil('"agentId":"sse-two"');
+    await stream.until('"agentId":"sse-one"');
+    await stream.until('"agentId":"sse-two"');
     controller.abort();
     await eventually(
       async () => ((await (await fetch(`${stack.optimizer.url}/admin/events/subscribers`, { headers: admin })).json()) as { subscribers: unknown[] }).subscribers.length === 0,
