@@ -37,6 +37,12 @@ export interface ProviderQuirks {
   readonly assistantReasoning?: 'strip' | 'tool-turns-only';
   /** Tool-call ids must match `[a-zA-Z0-9]{9}` (Mistral): foreign ids are rewritten consistently. */
   readonly toolCallIds?: 'alnum9';
+  /**
+   * Unknown fields on a tool call are refused (Mistral: 422 `extra_forbidden`): `extra_content`
+   * (Gemini 3's thought signature, src/providers/gemini/) is dropped from assistant tool calls, so a
+   * conversation started on Gemini can fail over or move here.
+   */
+  readonly strictToolCalls?: boolean;
   /** The answer names the reasoning `reasoning` (Groq, OpenRouter, Ollama, vLLM): renamed `reasoning_content`. */
   readonly reasoningField?: 'reasoning';
   /**
@@ -82,6 +88,7 @@ export const PROVIDER_QUIRKS: Readonly<Record<CompatibleProvider, ProviderQuirks
     maxTokens: 'max_tokens',
     assistantReasoning: 'strip',
     toolCallIds: 'alnum9',
+    strictToolCalls: true,
   },
   fireworks: { embeddings: true },
   vllm: { embeddings: true, reasoningField: 'reasoning' },
@@ -123,7 +130,7 @@ export function needsRequestQuirks(body: Json, model: string, q: ProviderQuirks)
   if (q.singleChoice && body.n !== undefined) return true;
   if (q.maxTokens === 'max_tokens' && body.max_completion_tokens !== undefined) return true;
   if (q.maxTokens === 'reasoning-models' && body.max_tokens !== undefined && isOpenAIReasoningModel(model)) return true;
-  if ((q.dropMessageName || q.assistantReasoning || q.toolCallIds) && Array.isArray(body.messages)) {
+  if ((q.dropMessageName || q.assistantReasoning || q.toolCallIds || q.strictToolCalls) && Array.isArray(body.messages)) {
     for (const message of body.messages) if (isObject(message) && messageNeedsQuirks(message, q)) return true;
   }
   return false;
@@ -133,6 +140,9 @@ function messageNeedsQuirks(message: Json, q: ProviderQuirks): boolean {
   if (q.dropMessageName && message.name !== undefined) return true;
   if (q.assistantReasoning && message.role === 'assistant' && message.reasoning_content !== undefined) {
     if (q.assistantReasoning === 'strip' || !hasToolCalls(message)) return true;
+  }
+  if (q.strictToolCalls && Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls) if (isObject(call) && call.extra_content !== undefined) return true;
   }
   if (q.toolCallIds) {
     if (typeof message.tool_call_id === 'string' && !ALNUM9.test(message.tool_call_id)) return true;
@@ -167,7 +177,7 @@ export function applyRequestQuirks(body: Json, model: string, q: ProviderQuirks)
     out.max_completion_tokens = out.max_completion_tokens ?? out.max_tokens;
     out.max_tokens = undefined;
   }
-  if ((q.dropMessageName || q.assistantReasoning || q.toolCallIds) && Array.isArray(body.messages)) {
+  if ((q.dropMessageName || q.assistantReasoning || q.toolCallIds || q.strictToolCalls) && Array.isArray(body.messages)) {
     const ids = q.toolCallIds ? toolCallIdMap(body.messages) : undefined;
     out.messages = body.messages.map((message: unknown) => (isObject(message) && messageNeedsQuirks(message, q) ? fixMessage(message, q, ids) : message));
   }
@@ -178,6 +188,9 @@ function fixMessage(message: Json, q: ProviderQuirks, ids: Map<string, string> |
   const out: Json = { ...message };
   if (q.dropMessageName) out.name = undefined;
   if (q.assistantReasoning && out.role === 'assistant' && (q.assistantReasoning === 'strip' || !hasToolCalls(out))) out.reasoning_content = undefined;
+  if (q.strictToolCalls && Array.isArray(out.tool_calls)) {
+    out.tool_calls = out.tool_calls.map((call: unknown) => (isObject(call) && call.extra_content !== undefined ? { ...call, extra_content: undefined } : call));
+  }
   if (ids) {
     if (typeof out.tool_call_id === 'string') out.tool_call_id = ids.get(out.tool_call_id) ?? out.tool_call_id;
     if (Array.isArray(out.tool_calls)) {

@@ -77,6 +77,17 @@ describe('provider quirks on the way out', () => {
     expect(body.messages[1].tool_calls[0].id).toBe('call_abc_123'); // the client's body is untouched
   });
 
+  it("Mistral: drops a tool call's extra_content (Gemini 3's thought signature) from a conversation begun on Gemini", () => {
+    const call = { id: 'Abc123xyz', type: 'function', function: { name: 'f', arguments: '{}' }, extra_content: { google: { thought_signature: 'sig' } } };
+    const body: Json = { messages: [user, { role: 'assistant', content: null, tool_calls: [call] }, { role: 'tool', tool_call_id: 'Abc123xyz', content: '1' }] };
+    expect(needsRequestQuirks(body, 'm', PROVIDER_QUIRKS.mistral)).toBe(true);
+    const out = sent('mistral', body);
+    expect(out.messages[1].tool_calls[0]).toEqual({ id: 'Abc123xyz', type: 'function', function: { name: 'f', arguments: '{}' } });
+    expect(call.extra_content).toBeDefined(); // the client's body is untouched
+    // Providers that take it (Gemini's own OpenAI-compatible API, OpenAI) get it as it was.
+    expect(sent('openai', body).messages[1].tool_calls[0].extra_content).toEqual({ google: { thought_signature: 'sig' } });
+  });
+
   it('toolCallIdMap never maps two ids to one', () => {
     const ids = Array.from({ length: 500 }, (_, i) => `call_${i}`);
     const map = toolCallIdMap(ids.map((id) => ({ role: 'tool', tool_call_id: id })));
