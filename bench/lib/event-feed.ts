@@ -42,7 +42,10 @@ export function openEventFeed(origin: string, agentId: string, topics: readonly 
     };
     const timer = setTimeout(() => fail(`no subscription after ${timeoutMs} ms`), timeoutMs);
     ws.on('error', (e) => fail(e.message));
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', agentId, agentType: 'bench' })));
+    // As an admin: an agent's session sees only its own requests' events (docs/websocket.md), and the
+    // feed watches everyone's. The bench's optimizers configure no admin key, so on loopback any
+    // key is the admin's.
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', agentId, agentType: 'bench', adminKey: 'bench' })));
     ws.on('message', (data: WebSocket.RawData) => {
       const receivedAt = wallNow();
       let frame: Record<string, unknown>;
