@@ -39,13 +39,12 @@ export async function relayJson(
   translate?: (value: unknown) => unknown,
   usage?: AnswerUsage,
 ): Promise<void> {
-  const chunks: Buffer[] = [];
+  let body: Buffer;
   try {
-    for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    body = await readAll(upstream.body);
   } catch (error) {
     throw upstreamFailure(error, upstream.backendId);
   }
-  let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   if (body.length > 0 && isJsonWhitespace(body[0]!)) body = body.subarray(leadingWhitespace(body));
   let value: unknown;
   try {
@@ -65,6 +64,48 @@ export async function relayJson(
   }
   usage?.json(value);
   res.json(upstream.status, body, value, meta);
+}
+
+/**
+ * A whole body, from its events: cheaper than `for await` (no async iterator, no promise per chunk),
+ * which showed in profiles of the pass-through. Rejects with the stream's error, or when it closes
+ * before its end.
+ */
+function readAll(body: Readable): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    if (body.destroyed) {
+      reject(body.errored ?? Object.assign(new Error('The answer closed before its end.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(Object.assign(new Error('The answer closed before its end.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    const cleanup = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+    body.once('close', onClose);
+  });
 }
 
 function isJsonWhitespace(byte: number): boolean {
