@@ -11,18 +11,16 @@
  * `ping`, `content_block_stop` and `signature_delta` carry nothing for the client. An `error`
  * event fails the stream.
  */
-import { OptimizerError } from '../../errors/registry.js';
 import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
+import { ChunkWriter } from '../chunk-writer.js';
 import { isObject, parseStreamData } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { anthropicStreamError } from './errors.js';
 import { finishReason, openAIUsage } from './response.js';
 
 export class AnthropicStreamTranslator implements StreamTranslator {
-  #id = '';
-  #model: string;
+  readonly #out: ChunkWriter;
   #usage: Json = {};
-  #roleSent = false;
   /** Content block index → OpenAI tool-call index. */
   readonly #tools = new Map<number, number>();
   #stopped = false;
@@ -30,10 +28,10 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   constructor(
     private readonly backendId: string,
     model: string,
-    private readonly created: number,
-    private readonly includeUsage: boolean,
+    created: number,
+    includeUsage: boolean,
   ) {
-    this.#model = model;
+    this.#out = new ChunkWriter('', model, created, includeUsage);
   }
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
@@ -43,8 +41,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
     switch (type) {
       case 'message_start': {
         const message = isObject(value.message) ? value.message : {};
-        if (typeof message.id === 'string') this.#id = message.id;
-        if (typeof message.model === 'string') this.#model = message.model;
+        if (typeof message.id === 'string') this.#out.id = message.id;
+        if (typeof message.model === 'string') this.#out.model = message.model;
         if (isObject(message.usage)) this.#usage = { ...message.usage };
         return false;
       }
@@ -53,17 +51,17 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         if (block.type === 'tool_use' && typeof value.index === 'number') {
           const toolIndex = this.#tools.size;
           this.#tools.set(value.index, toolIndex);
-          this.#delta(emit, { tool_calls: [{ index: toolIndex, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] });
+          this.#out.delta(emit, { tool_calls: [{ index: toolIndex, id: block.id, type: 'function', function: { name: block.name, arguments: '' } }] });
         }
         return false;
       }
       case 'content_block_delta': {
         const delta = isObject(value.delta) ? value.delta : {};
-        if (delta.type === 'text_delta' && typeof delta.text === 'string') this.#delta(emit, { content: delta.text });
-        else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') this.#delta(emit, { reasoning_content: delta.thinking });
+        if (delta.type === 'text_delta' && typeof delta.text === 'string') this.#out.delta(emit, { content: delta.text });
+        else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') this.#out.delta(emit, { reasoning_content: delta.thinking });
         else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string' && typeof value.index === 'number') {
           const toolIndex = this.#tools.get(value.index);
-          if (toolIndex !== undefined && delta.partial_json !== '') this.#delta(emit, { tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] });
+          if (toolIndex !== undefined && delta.partial_json !== '') this.#out.delta(emit, { tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] });
         }
         return false;
       }
@@ -73,7 +71,7 @@ export class AnthropicStreamTranslator implements StreamTranslator {
         const stop = isObject(value.delta) ? value.delta.stop_reason : undefined;
         if (stop !== undefined && stop !== null) {
           this.#stopped = true;
-          this.#chunk(emit, [{ index: 0, delta: this.#roleSent ? {} : this.#role({}), logprobs: null, finish_reason: finishReason(stop) }]);
+          this.#out.finish(emit, finishReason(stop));
         }
         return false;
       }
@@ -95,23 +93,8 @@ export class AnthropicStreamTranslator implements StreamTranslator {
   }
 
   #finish(emit: ChunkSink): void {
-    if (!this.#stopped) this.#chunk(emit, [{ index: 0, delta: this.#roleSent ? {} : this.#role({}), logprobs: null, finish_reason: 'stop' }]);
+    if (!this.#stopped) this.#out.finish(emit, 'stop');
     this.#stopped = true;
-    if (this.includeUsage) this.#chunk(emit, [], openAIUsage(this.#usage));
-  }
-
-  #role(delta: Json): Json {
-    this.#roleSent = true;
-    return { role: 'assistant', ...delta };
-  }
-
-  #delta(emit: ChunkSink, delta: Json): void {
-    this.#chunk(emit, [{ index: 0, delta: this.#roleSent ? delta : this.#role(delta), logprobs: null, finish_reason: null }]);
-  }
-
-  #chunk(emit: ChunkSink, choices: Json[], usage?: Json): void {
-    const chunk: Json = { id: this.#id, object: 'chat.completion.chunk', created: this.created, model: this.#model, choices };
-    if (this.includeUsage) chunk.usage = usage ?? null;
-    emit(JSON.stringify(chunk), chunk);
+    this.#out.usage(emit, openAIUsage(this.#usage));
   }
 }

@@ -6,18 +6,18 @@
  * `[DONE]` — so a stream is complete when a finish reason was seen; without one it was cut.
  * An error (an `error` object, or an array holding one) fails the stream.
  */
-import { OptimizerError } from '../../errors/registry.js';
-import type { ChunkSink, Json, StreamTranslator } from '../adapter.js';
+import type { ChunkSink, StreamTranslator } from '../adapter.js';
+import { ChunkWriter } from '../chunk-writer.js';
 import { isObject, parseStreamData } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { geminiErrorObject, geminiStreamError } from './errors.js';
 import { candidateParts, finishReason, openAIToolCall, openAIUsage, responseIdOf } from './response.js';
 
 export class GeminiStreamTranslator implements StreamTranslator {
-  #id: string | undefined;
-  #model: string;
+  /** Its id is set from the first response (`responseId`, else made up). */
+  readonly #out: ChunkWriter;
+  #idSet = false;
   #usage: unknown;
-  readonly #roleSent = new Set<number>();
   readonly #toolCount = new Map<number, number>();
   #finished = false;
 
@@ -25,9 +25,9 @@ export class GeminiStreamTranslator implements StreamTranslator {
     private readonly backendId: string,
     model: string,
     private readonly now: number,
-    private readonly includeUsage: boolean,
+    includeUsage: boolean,
   ) {
-    this.#model = model;
+    this.#out = new ChunkWriter('', model, Math.floor(now / 1000), includeUsage);
   }
 
   frame(event: SseEvent, emit: ChunkSink): boolean {
@@ -36,54 +36,39 @@ export class GeminiStreamTranslator implements StreamTranslator {
     if (error) throw geminiStreamError(error, this.backendId);
     const response = Array.isArray(value) ? value[0] : value;
     if (!isObject(response)) return false;
-    this.#id ??= responseIdOf(response, this.now);
-    if (typeof response.modelVersion === 'string') this.#model = response.modelVersion;
+    if (!this.#idSet) {
+      this.#out.id = responseIdOf(response, this.now);
+      this.#idSet = true;
+    }
+    if (typeof response.modelVersion === 'string') this.#out.model = response.modelVersion;
     if (response.usageMetadata !== undefined) this.#usage = response.usageMetadata;
     const candidates = Array.isArray(response.candidates) ? response.candidates.filter(isObject) : [];
     candidates.forEach((candidate, i) => {
       const index = typeof candidate.index === 'number' ? candidate.index : i;
       const { text, reasoning, calls } = candidateParts(candidate);
-      if (reasoning !== '') this.#delta(emit, index, { reasoning_content: reasoning });
-      if (text !== '') this.#delta(emit, index, { content: text });
+      if (reasoning !== '') this.#out.delta(emit, { reasoning_content: reasoning }, index);
+      if (text !== '') this.#out.delta(emit, { content: text }, index);
       let count = this.#toolCount.get(index) ?? 0;
       for (const call of calls) {
-        this.#delta(emit, index, {
-          tool_calls: [{ index: count, ...openAIToolCall(call, this.#id!, count) }],
-        });
+        this.#out.delta(emit, { tool_calls: [{ index: count, ...openAIToolCall(call, this.#out.id, count) }] }, index);
         count++;
       }
       this.#toolCount.set(index, count);
       if (typeof candidate.finishReason === 'string' && candidate.finishReason !== 'FINISH_REASON_UNSPECIFIED') {
         this.#finished = true;
-        const delta = this.#roleSent.has(index) ? {} : this.#role(index, {});
-        this.#chunk(emit, [{ index, delta, logprobs: null, finish_reason: finishReason(candidate.finishReason, count > 0) }]);
+        this.#out.finish(emit, finishReason(candidate.finishReason, count > 0), index);
       }
     });
     if (candidates.length === 0 && isObject(response.promptFeedback) && response.promptFeedback.blockReason !== undefined) {
       this.#finished = true;
-      this.#chunk(emit, [{ index: 0, delta: this.#role(0, { content: '' }), logprobs: null, finish_reason: 'content_filter' }]);
+      this.#out.finish(emit, 'content_filter', 0, { content: '' });
     }
     return false;
   }
 
   end(emit: ChunkSink): boolean {
     if (!this.#finished) return false;
-    if (this.includeUsage) this.#chunk(emit, [], openAIUsage(this.#usage));
+    this.#out.usage(emit, openAIUsage(this.#usage));
     return true;
-  }
-
-  #role(index: number, delta: Json): Json {
-    this.#roleSent.add(index);
-    return { role: 'assistant', ...delta };
-  }
-
-  #delta(emit: ChunkSink, index: number, delta: Json): void {
-    this.#chunk(emit, [{ index, delta: this.#roleSent.has(index) ? delta : this.#role(index, delta), logprobs: null, finish_reason: null }]);
-  }
-
-  #chunk(emit: ChunkSink, choices: Json[], usage?: Json): void {
-    const chunk: Json = { id: this.#id ?? '', object: 'chat.completion.chunk', created: Math.floor(this.now / 1000), model: this.#model, choices };
-    if (this.includeUsage) chunk.usage = usage ?? null;
-    emit(JSON.stringify(chunk), chunk);
   }
 }
