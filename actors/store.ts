@@ -12,7 +12,11 @@ import type { Runtime } from './runtime.js';
 export const storeActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
   const { runtime } = input;
   const db = openStore(runtime.config.store);
-  const pool = createWorkerPool({ storePath: runtime.config.store.path, mapSizeBytes: runtime.config.store.mapSizeBytes });
+  const pool = createWorkerPool({
+    storePath: runtime.config.store.path,
+    mapSizeBytes: runtime.config.store.mapSizeBytes,
+    syncEachCommit: runtime.config.store.syncEachCommit,
+  });
   runtime.store = db;
   runtime.pool = pool;
   return () => {

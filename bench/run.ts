@@ -18,7 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { watchForeignCpu } from './lib/cpu.js';
+import { processTicks, TICKS_PER_S, watchForeignCpu } from './lib/cpu.js';
 import { BENCH_HEADERS, chatBody, runLoad } from './lib/load.js';
 import type { BodyMode, LoadResult, Percentiles } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
@@ -286,8 +286,13 @@ async function runCell(ctx: RunContext, t: Target, stream: boolean, c: number, t
   }
   const rss = sampleRss(t.pid);
   const cpu = watchForeignCpu(ctx.ourPids);
+  const serverTicks = processTicks(t.pid, false);
   const result = await once(settings.durationS, 'measure');
+  const serverTicksAfter = processTicks(t.pid, false);
   const out: CellResult = { ...result, rss: rss.stop(), foreignCpuPct: cpu.stop(), rounds: 1 };
+  if (serverTicks !== undefined && serverTicksAfter !== undefined && result.ok > 0) {
+    out.serverCpuUsPerRequest = ((serverTicksAfter - serverTicks) / TICKS_PER_S / result.ok) * 1e6;
+  }
   if (counted && callsBefore !== undefined) {
     await sleep(STATS_SETTLE_MS);
     const callsAfter = await upstreamCallsSoFar(t.origin);
@@ -346,6 +351,7 @@ function combine(rounds: CellResult[]): CellResult {
           }
         : undefined,
     foreignCpuPct: foreign.length > 0 ? Math.max(...foreign) : undefined,
+    serverCpuUsPerRequest: median(rounds.map((r) => r.serverCpuUsPerRequest ?? Number.NaN)),
     upstreamCalls: calls.every((x) => x !== undefined) ? calls.reduce<number>((a, x) => a + (x ?? 0), 0) : undefined,
     rounds: rounds.length,
   };

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 
 /** Linux's USER_HZ; /proc times are in these ticks. */
-const TICKS_PER_S = 100;
+export const TICKS_PER_S = 100;
 
 function machineBusyTicks(): number | undefined {
   try {
@@ -22,7 +22,7 @@ function machineBusyTicks(): number | undefined {
 }
 
 /** utime+stime (and, with `children`, cutime+cstime of reaped children) of a process, in ticks. */
-function processTicks(pid: number | 'self', children: boolean): number | undefined {
+export function processTicks(pid: number | 'self', children: boolean): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may contain spaces; fields after the closing parenthesis are fixed.

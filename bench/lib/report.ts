@@ -11,7 +11,7 @@ import type { CellResult, Settings, TargetId, TargetResult } from './types.js';
 /** Foreign CPU above this (% of one core) during a cell marks it as disturbed. */
 export const NOISY_FOREIGN_CPU_PCT = 10;
 
-type Kind = 'rps' | 'ms' | 'mib';
+type Kind = 'rps' | 'ms' | 'mib' | 'us';
 
 interface RowSpec {
   label: string;
@@ -38,6 +38,7 @@ function rowSpecs(s: Settings): RowSpec[] {
     rows.push({ label: `c=${c} req/s`, kind: 'rps', cell, value: (r) => r.rps });
     rows.push({ label: `c=${c} p50 ms`, kind: 'ms', cell, value: (r) => r.latencyMs.p50 });
     rows.push({ label: `c=${c} p99 ms`, kind: 'ms', cell, value: (r) => r.latencyMs.p99 });
+    rows.push({ label: `c=${c} server CPU µs/request`, kind: 'us', cell, value: (r) => r.serverCpuUsPerRequest });
   }
   for (const c of s.streamConcurrency) {
     const cell = cellKey(true, c);
@@ -120,7 +121,7 @@ function valueOf(spec: RowSpec, t: TargetResult | undefined): number | undefined
   return v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
-const fmt = (kind: Kind, v: number | undefined): string => (kind === 'rps' ? fmtInt(v) : kind === 'ms' ? fmtMs(v) : fmtMiB(v));
+const fmt = (kind: Kind, v: number | undefined): string => (kind === 'rps' || kind === 'us' ? fmtInt(v) : kind === 'ms' ? fmtMs(v) : fmtMiB(v));
 
 /** Builds the tables, the footnotes (failures, noise, upstream calls, unmeasured targets) and the verdicts. */
 export function buildReport(s: Settings, results: ReadonlyMap<TargetId, TargetResult>): Report {

@@ -80,6 +80,12 @@ export interface CellResult extends LoadResult {
    * of `succeeded + failed` on /admin/backends); undefined for the others or when unreadable.
    */
   upstreamCalls?: number | undefined;
+  /**
+   * CPU time (user + system, all threads) the server under test used during the measurement, per
+   * answered request, in µs. Steadier than req/s on a shared VM: a neighbour taking the core lowers
+   * req/s but not the CPU each request costs. 10 ms tick resolution.
+   */
+  serverCpuUsPerRequest?: number | undefined;
   /** Rounds this result combines (medians when more than one). */
   rounds: number;
 }

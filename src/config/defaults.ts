@@ -24,6 +24,7 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
   store: {
     path: './data', // relative to the working directory
     mapSizeBytes: 2 * GiB, // bytes of LMDB address space (sparse; not allocated up front)
+    syncEachCommit: false, // dead letters are synced regardless; the cache need not wait for the disk
   },
   cache: { enabled: true, ttlMs: 3_600_000 /* 1 h */, maxEntries: 100_000, optIn: { agents: [], models: [] } },
   dedupe: { enabled: true, windowMs: 5_000 /* ms after completion a duplicate still joins */ },

@@ -226,7 +226,7 @@ export interface OptimizerConfig {
     /** Idle keep-alive timeout for client connections. */
     keepAliveTimeoutMs: number;
   };
-  store: { path: string; mapSizeBytes: number };
+  store: { path: string; mapSizeBytes: number; syncEachCommit: boolean };
   cache: {
     enabled: boolean;
     /** How long a cached answer is served (a request's `Cache-Control: max-age` overrides it). */

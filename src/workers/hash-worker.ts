@@ -24,7 +24,7 @@ let cache: Database<CacheEntry, string> | undefined;
 /** Opened on the first lookup, so a pool used only for hashing never touches the store. */
 function cacheDb(): Database<CacheEntry, string> {
   if (cache === undefined) {
-    root = openStore({ path: data.storePath, mapSizeBytes: data.mapSizeBytes });
+    root = openStore({ path: data.storePath, mapSizeBytes: data.mapSizeBytes, syncEachCommit: data.syncEachCommit });
     cache = openCacheDb(root);
   }
   return cache;

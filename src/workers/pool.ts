@@ -36,6 +36,8 @@ export interface WorkerPoolOptions {
   storePath: string;
   /** The same `store.mapSizeBytes` the main thread opened with. */
   mapSizeBytes: number;
+  /** The same `store.syncEachCommit` (LMDB refuses a second opening with other sync flags). */
+  syncEachCommit?: boolean;
   /** Most worker threads; default 1 on a 2-core machine (the main thread has the other core), at most 2. */
   threads?: number;
   /** A thread above the first one exits after this long without work. Default 30 s. */
@@ -119,7 +121,7 @@ export function createWorkerPool(options: WorkerPoolOptions): WorkerPool {
   const idleTimeout = options.idleTimeoutMs ?? DEFAULT_WORKER_IDLE_TIMEOUT_MS;
   if (!Number.isFinite(idleTimeout) || idleTimeout < 0) invalid('idleTimeoutMs', 'a number of ms ≥ 0', idleTimeout);
 
-  const workerData: HashWorkerData = { storePath, mapSizeBytes };
+  const workerData: HashWorkerData = { storePath, mapSizeBytes, syncEachCommit: options.syncEachCommit === true };
   const piscina = new Piscina({
     filename: resolveHashWorkerScript(),
     minThreads: 0, // started on the first large body, gone after idleTimeout: ≈ 16 MiB of RSS saved while none comes (measured idle)

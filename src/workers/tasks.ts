@@ -5,6 +5,7 @@ import type { Endpoint } from '../gateway/types.js';
 export interface HashWorkerData {
   storePath: string;
   mapSizeBytes: number;
+  syncEachCommit: boolean;
 }
 
 /**

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RootDatabase } from 'lmdb';
-import { open } from 'lmdb';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { deadLetterIdTime, isDeadLetterId, monotonicIdSource } from '../../src/dlq/dead-letter-id.js';
 import { DeadLetters, DeadLetterStoreError, DLQ_MAX_REPLAYS_KEPT } from '../../src/dlq/dead-letters.js';
@@ -204,9 +203,8 @@ describe('DeadLetters', () => {
     expect(() => dlq.count()).toThrow(DeadLetterStoreError);
   });
 
-  it('syncs explicitly on an environment opened with noSync (where lmdb-js never flushes)', async () => {
-    const root = open({ path: freshPath(), mapSize: MAP_SIZE, encoding: 'msgpack', noSync: true });
-    opened.push(root);
+  it('syncs explicitly on the default store, opened with noSync (where lmdb-js never flushes)', async () => {
+    const root = openEnv(freshPath());
     const sync = vi.spyOn(root as unknown as { sync(cb: (error?: unknown) => void): void }, 'sync');
     const dlq = new DeadLetters(() => root);
     const { id } = await dlq.add(request());
@@ -214,8 +212,9 @@ describe('DeadLetters', () => {
     expect(dlq.get(id)?.id).toBe(id);
   });
 
-  it('does not force an extra sync on the default (overlappingSync) environment: flushed covers it', async () => {
-    const root = openEnv(freshPath());
+  it('does not force an extra sync with store.syncEachCommit (overlappingSync): flushed covers it', async () => {
+    const root = openStore({ path: freshPath(), mapSizeBytes: MAP_SIZE, syncEachCommit: true });
+    opened.push(root);
     const sync = vi.spyOn(root as unknown as { sync(cb: (error?: unknown) => void): void }, 'sync');
     await new DeadLetters(() => root).add(request());
     expect(sync).not.toHaveBeenCalled();

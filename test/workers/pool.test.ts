@@ -132,6 +132,24 @@ describe('close', () => {
   });
 });
 
+describe('store.syncEachCommit', () => {
+  // LMDB refuses to open one environment twice with different sync flags, so the pool must pass the main thread's.
+  it('opens the worker with the main thread’s sync setting, and both see each other’s commits', async () => {
+    const synced = mkdtempSync(join(tmpdir(), 'optimizer-pool-sync-'));
+    const syncedRoot = openStore({ path: synced, mapSizeBytes: MAP_SIZE, syncEachCommit: true });
+    const own = createWorkerPool({ storePath: synced, mapSizeBytes: MAP_SIZE, syncEachCommit: true, threads: 1 });
+    try {
+      const db = openCacheDb(syncedRoot);
+      await db.put('v1:synced', entry({ model: 'synced' }));
+      expect((await own.lookup('v1:synced'))?.model).toBe('synced');
+    } finally {
+      await own.close();
+      await syncedRoot.close();
+      rmSync(synced, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('createWorkerPool options', () => {
   it.each([
     ['storePath', { storePath: '', mapSizeBytes: MAP_SIZE }],
