@@ -10,7 +10,7 @@ import { isUsageChunk, synthesizeChunks } from './stream-assembly.js';
  */
 export function replayAnswer(answer: CompletedAnswer, res: Responder, meta: ResponseMeta, stream: boolean, includeUsage: boolean): void {
   if (!stream) {
-    res.json(answer.status, answer.body, answer.value, meta);
+    res.json(answer.status, answer, meta);
     return;
   }
   res.streamStart(meta);

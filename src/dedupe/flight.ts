@@ -2,7 +2,7 @@ import { OptimizerError } from '../errors/registry.js';
 import type { CompletedAnswer } from '../cache/answer.js';
 import { replayAnswer } from '../cache/replay.js';
 import { assembleCompletion, isUsageChunk } from '../cache/stream-assembly.js';
-import type { Responder, ResponseMeta } from '../gateway/types.js';
+import type { JsonAnswer, Responder, ResponseMeta } from '../gateway/types.js';
 
 /** One client waiting on a flight. */
 export interface Subscriber {
@@ -79,9 +79,19 @@ export class Flight implements Responder {
 
   // ── Responder: what the request path writes ────────────────────────────────
 
-  json(status: number, body: Buffer, value: unknown, meta: ResponseMeta): void {
+  json(status: number, answer: JsonAnswer, meta: ResponseMeta): void {
     this.#meta = meta;
-    this.#complete({ status, body, value, chunks: undefined, backend: meta.backend, model: meta.model });
+    // `value` stays as lazy as it came (a replayed hit parses only if a reader needs it).
+    this.#complete({
+      status,
+      body: answer.body,
+      get value() {
+        return answer.value;
+      },
+      chunks: undefined,
+      backend: meta.backend,
+      model: meta.model,
+    });
   }
 
   streamStart(meta: ResponseMeta): void {

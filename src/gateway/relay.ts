@@ -58,12 +58,12 @@ export async function relayJson(
     const translated = translate(value);
     if (translated !== undefined) {
       usage?.json(translated);
-      res.json(upstream.status, Buffer.from(JSON.stringify(translated)), translated, meta);
+      res.json(upstream.status, { body: Buffer.from(JSON.stringify(translated)), value: translated }, meta);
       return;
     }
   }
   usage?.json(value);
-  res.json(upstream.status, body, value, meta);
+  res.json(upstream.status, { body, value }, meta);
 }
 
 /**

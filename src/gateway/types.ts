@@ -37,6 +37,12 @@ export interface GatewayRequest {
   replayOf?: string;
 }
 
+/** A complete JSON answer: its bytes, and the same parsed (possibly parsed only when read). */
+export interface JsonAnswer {
+  readonly body: Buffer;
+  readonly value: unknown;
+}
+
 /** What the answer says about how it was produced (HTTP headers, WS response metadata). */
 export interface ResponseMeta {
   requestId: string;
@@ -52,8 +58,11 @@ export interface ResponseMeta {
  * WebSocket session writes `response`, `chunk`, `done` and `error` frames.
  */
 export interface Responder {
-  /** A complete answer; `body` is the JSON text, `value` the same parsed. */
-  json(status: number, body: Buffer, value: unknown, meta: ResponseMeta): void;
+  /**
+   * A complete answer: `answer.body` is the JSON text, `answer.value` the same parsed. `value`
+   * may be a getter that parses on first read (a cache hit): read it only if the bytes won't do.
+   */
+  json(status: number, answer: JsonAnswer, meta: ResponseMeta): void;
   /** A stream starts: headers (HTTP) or nothing yet (WS). */
   streamStart(meta: ResponseMeta): void;
   /** One chunk: its JSON text and the same parsed. False when the client's buffer is full: wait for `waitDrain`. */

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { OptimizerError } from '../errors/registry.js';
-import type { Responder, ResponseMeta } from '../gateway/types.js';
+import type { JsonAnswer, Responder, ResponseMeta } from '../gateway/types.js';
 import { sendHttpError, sseErrorEvent } from './error-response.js';
 
 function metaHeaders(meta: ResponseMeta): Record<string, string> {
@@ -27,7 +27,7 @@ export class HttpResponder implements Responder {
     return this.res.destroyed || this.res.writableEnded;
   }
 
-  json(status: number, body: Buffer, _value: unknown, meta: ResponseMeta): void {
+  json(status: number, { body }: JsonAnswer, meta: ResponseMeta): void {
     const headers = metaHeaders(meta);
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(body.length);

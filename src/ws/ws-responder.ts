@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { OptimizerError } from '../errors/registry.js';
-import type { Responder, ResponseMeta } from '../gateway/types.js';
+import type { JsonAnswer, Responder, ResponseMeta } from '../gateway/types.js';
 import { errorFrame } from './error-frame.js';
 import { encodeFrame, type Encoding } from './protocol.js';
 
@@ -28,11 +28,11 @@ export class WsResponder implements Responder {
     return this.#finished || this.ws.readyState !== this.ws.OPEN;
   }
 
-  json(status: number, body: Buffer, value: unknown, meta: ResponseMeta): void {
+  json(status: number, answer: JsonAnswer, meta: ResponseMeta): void {
     if (this.encoding === 'json') {
-      this.#sendRaw(`{"type":"response","id":${JSON.stringify(this.id)},"status":${status},"meta":${JSON.stringify(meta)},"data":${body.toString('utf8')}}`);
+      this.#sendRaw(`{"type":"response","id":${JSON.stringify(this.id)},"status":${status},"meta":${JSON.stringify(meta)},"data":${answer.body.toString('utf8')}}`);
     } else {
-      this.#send({ type: 'response', id: this.id, status, meta, data: value });
+      this.#send({ type: 'response', id: this.id, status, meta, data: answer.value });
     }
     this.#finish();
   }
