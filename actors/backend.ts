@@ -8,7 +8,7 @@ import type { BackendConfig } from '../src/config/types.js';
 import { OptimizerError } from '../src/errors/registry.js';
 import { keyRequired } from '../src/providers/presets.js';
 import type { BackendInput, UpstreamCall, UpstreamResponse } from '../src/upstream/types.js';
-import { backendTransport } from './backend-transport.js';
+import { backendTransport, transportOf } from './backend-transport.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
 import type { BreakerEmitted } from '../machines/breaker.machine.js';
 import type { BreakerRef } from '../src/resilience/breaker-client.js';
@@ -61,11 +61,13 @@ export function breakerOf(system: OptimizerSystem, backendId: string): BreakerRe
 
 /**
  * Sends one call to a backend and resolves with the response head. The call goes
- * straight to the backend actor's transport child (one hop, no machine transition on
- * the hot path). A backend whose actor is down (crashed, restarting) fails at once with
+ * straight to the backend actor's running transport (a function call, no message or machine
+ * transition on the hot path); without one, to the actor, which answers it. A backend whose actor is down (crashed, restarting) fails at once with
  * BACKEND_UNAVAILABLE; a disabled one with BACKEND_DISABLED.
  */
 export function callBackend(system: OptimizerSystem, backendId: string, call: Omit<UpstreamCall, 'resolve' | 'reject'>): Promise<UpstreamResponse> {
+  const transport = transportOf(system, backendId);
+  if (transport) return new Promise((resolve, reject) => transport({ ...call, resolve, reject }));
   return new Promise((resolve, reject) => {
     const ref = system.get(backendSystemId(backendId)) as AnyActorRef | undefined;
     const snapshot = ref?.getSnapshot() as { status: string; children: Record<string, AnyActorRef | undefined> } | undefined;

