@@ -143,9 +143,7 @@ export class Gateway {
     let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
-    // What cancels the upstream work: the request's own signal, or its flight's. Read only once
-    // there is such work (req.signal is made on first read; a cache hit never needs one).
-    let signal: AbortSignal | undefined;
+    let signal = req.signal;
     try {
       // Under a burst, requests take turns so the loop still serves /health and streams (turns.ts).
       const turn = this.#turns.turn();
@@ -245,7 +243,6 @@ export class Gateway {
         signal = flight.controller.signal;
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
-      signal ??= req.signal;
       // Nothing to call (no key set, no local server up): say what to set, without queueing.
       if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
@@ -272,7 +269,7 @@ export class Gateway {
       );
       await settled;
     } catch (error) {
-      const failure = signal?.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
+      const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
       status = failure.status;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');

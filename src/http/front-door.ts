@@ -26,7 +26,6 @@ import { WsConnection } from '../ws/connection.js';
 import { readJsonBody } from './body.js';
 import { POOL_HASH_THRESHOLD_BYTES } from '../keys/key-service.js';
 import { sendHttpError } from './error-response.js';
-import { LazyAbort } from '../gateway/lazy-abort.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
@@ -283,9 +282,9 @@ export class FrontDoor {
     } catch (error) {
       return this.#fail(res, error, requestId);
     }
-    const cancel = new LazyAbort();
-    res.once('close', () => {
-      if (!res.writableFinished) cancel.abort();
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
     });
     const hints: RequestHints = {};
     const backend = header(req, 'x-backend');
@@ -309,9 +308,7 @@ export class FrontDoor {
         bodyBytes,
         stream: endpoint === 'chat.completions' && body.stream === true,
         hints,
-        get signal() {
-          return cancel.signal;
-        },
+        signal: controller.signal,
       },
       new HttpResponder(res, requestId),
     );
