@@ -3,6 +3,7 @@ import type { CompletedAnswer } from '../cache/answer.js';
 import { replayAnswer } from '../cache/replay.js';
 import { assembleCompletion, isUsageChunk } from '../cache/stream-assembly.js';
 import type { JsonAnswer, Responder, ResponseMeta } from '../gateway/types.js';
+import { reportedTokens } from '../gateway/usage.js';
 
 /** One client waiting on a flight. */
 export interface Subscriber {
@@ -81,16 +82,21 @@ export class Flight implements Responder {
 
   json(status: number, answer: JsonAnswer, meta: ResponseMeta): void {
     this.#meta = meta;
-    // `value` stays as lazy as it came (a replayed hit parses only if a reader needs it).
+    // The answer is kept (dedupe window, cache write) as its bytes and token counts, not as the
+    // parsed tree: thousands of retained trees under load were old-generation garbage for the GC.
+    // A reader that needs the value (a msgpack WebSocket frame, a synthesised stream) parses it again.
+    const body = answer.body;
+    let value: unknown;
     this.#complete({
       status,
-      body: answer.body,
+      body,
       get value() {
-        return answer.value;
+        return (value ??= JSON.parse(body.toString('utf8')));
       },
       chunks: undefined,
       backend: meta.backend,
       model: meta.model,
+      tokens: status < 400 ? reportedTokens(answer.value) : undefined,
     });
   }
 
