@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { CompletedAnswer } from '../../src/cache/answer.js';
+import { Flight } from '../../src/dedupe/flight.js';
+import type { JsonAnswer, Responder, ResponseMeta } from '../../src/gateway/types.js';
+
+const meta: ResponseMeta = { requestId: 'req_1', backend: 'a', model: 'a/m', routeReason: 'model', cache: 'miss', dedupe: 'leader' };
+const completion = { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } };
+
+/** A client's end of the flight: records the JSON answers it is given. */
+function client(): Responder & { answers: { status: number; body: string; value: () => unknown }[] } {
+  const answers: { status: number; body: string; value: () => unknown }[] = [];
+  return {
+    answers,
+    closed: false,
+    json(status: number, answer: JsonAnswer) {
+      answers.push({ status, body: answer.body.toString('utf8'), value: () => answer.value });
+    },
+    streamStart: () => undefined,
+    streamChunk: () => true,
+    waitDrain: () => Promise.resolve(),
+    streamEnd: () => undefined,
+    error: () => undefined,
+  };
+}
+
+describe('Flight', () => {
+  it('gives every subscriber the answer’s bytes, and keeps it as bytes + token counts, parsing its value again only when read', () => {
+    const flight = new Flight('k');
+    const leader = client();
+    const joiner = client();
+    flight.subscribe({ responder: leader, requestId: 'r1', role: 'leader', stream: false, includeUsage: false });
+    flight.subscribe({ responder: joiner, requestId: 'r2', role: 'joined', stream: false, includeUsage: false });
+    let settled: CompletedAnswer | undefined;
+    flight.onSettled((answer) => (settled = answer));
+
+    const body = Buffer.from(JSON.stringify(completion));
+    const tree = JSON.parse(body.toString('utf8')) as unknown;
+    flight.json(200, { body, value: tree }, meta);
+
+    for (const c of [leader, joiner]) expect(c.answers.map((a) => [a.status, a.body])).toEqual([[200, body.toString('utf8')]]);
+    expect(settled!.tokens).toEqual([7, 2]);
+    const value = settled!.value;
+    expect(value).toEqual(completion);
+    // Not the tree the request path parsed (that one is not retained), and parsed once.
+    expect(value).not.toBe(tree);
+    expect(settled!.value).toBe(value);
+  });
+
+  it('keeps no token counts for an error answer', () => {
+    const flight = new Flight('k');
+    let settled: CompletedAnswer | undefined;
+    flight.onSettled((answer) => (settled = answer));
+    const body = Buffer.from('{"error":{"message":"bad"}}');
+    flight.json(400, { body, value: JSON.parse(body.toString('utf8')) }, meta);
+    expect(settled?.status).toBe(400);
+    expect(settled?.tokens).toBeUndefined();
+  });
+});
