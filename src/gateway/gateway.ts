@@ -143,7 +143,9 @@ export class Gateway {
     let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
-    let signal = req.signal;
+    // What cancels the upstream work: the request's own signal, or its flight's. Read only once
+    // there is such work (a LazyAbort makes its signal on first read; a cache hit never needs one).
+    let signal: AbortSignal | undefined;
     try {
       // Under a burst, requests take turns so the loop still serves /health and streams (turns.ts).
       const turn = this.#turns.turn();
@@ -243,6 +245,7 @@ export class Gateway {
         signal = flight.controller.signal;
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
+      signal ??= req.cancel.signal;
       // Nothing to call (no key set, no local server up): say what to set, without queueing.
       if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
@@ -269,7 +272,7 @@ export class Gateway {
       );
       await settled;
     } catch (error) {
-      const failure = signal.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
+      const failure = signal?.aborted || req.cancel.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
       status = failure.status;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
@@ -336,8 +339,9 @@ export class Gateway {
         leave();
         if (!res.closed) res.error(new OptimizerError('CANCELLED', 'The request was cancelled.'));
       };
-      if (req.signal.aborted) cancel();
-      else req.signal.addEventListener('abort', cancel, { once: true });
+      const clientSignal = req.cancel.signal;
+      if (clientSignal.aborted) cancel();
+      else clientSignal.addEventListener('abort', cancel, { once: true });
     });
   }
 

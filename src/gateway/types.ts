@@ -31,8 +31,12 @@ export interface GatewayRequest {
   bodyBytes?: number | undefined;
   stream: boolean;
   hints: RequestHints;
-  /** Aborted when the client cancels or disconnects. */
-  signal: AbortSignal;
+  /**
+   * Its `signal` is aborted when the client cancels or disconnects. The doors pass a LazyAbort,
+   * which makes the signal only when something reads it (a cache hit never does); anything with
+   * a `signal` will do (an AbortController).
+   */
+  cancel: { readonly signal: AbortSignal };
   /** Set when an operator replays a dead letter: a failure then does not dead-letter it again. */
   replayOf?: string;
 }

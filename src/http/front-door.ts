@@ -26,6 +26,7 @@ import { WsConnection } from '../ws/connection.js';
 import { readJsonBody } from './body.js';
 import { POOL_HASH_THRESHOLD_BYTES } from '../keys/key-service.js';
 import { sendHttpError } from './error-response.js';
+import { LazyAbort } from '../gateway/lazy-abort.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
@@ -282,9 +283,9 @@ export class FrontDoor {
     } catch (error) {
       return this.#fail(res, error, requestId);
     }
-    const controller = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
+    const cancel = new LazyAbort();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort();
     });
     const hints: RequestHints = {};
     const backend = header(req, 'x-backend');
@@ -308,7 +309,7 @@ export class FrontDoor {
         bodyBytes,
         stream: endpoint === 'chat.completions' && body.stream === true,
         hints,
-        signal: controller.signal,
+        cancel,
       },
       new HttpResponder(res, requestId),
     );
@@ -434,7 +435,7 @@ export class FrontDoor {
         body: { ...entry.body, stream: false },
         stream: false,
         hints: entry.hints,
-        signal: controller.signal,
+        cancel: controller,
         replayOf: entry.id,
       },
       responder,

@@ -17,6 +17,7 @@ import type { OptimizerConfig } from '../config/types.js';
 import { errorFrame } from './error-frame.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type ClientFrame, type Encoding } from './protocol.js';
 import { WsResponder } from './ws-responder.js';
+import { LazyAbort } from '../gateway/lazy-abort.js';
 
 /** Past this much unsent on the socket, event frames wait in the subscriber's bounded buffer (src/telemetry/event-stream.ts). */
 const EVENT_HIGH_WATER_BYTES = 256 * 1024;
@@ -51,7 +52,7 @@ export class WsConnection {
   /** Set by a `hello` with the admin key; kept for the life of the connection. */
   #admin = false;
   #session: AnyActorRef | undefined;
-  readonly #inFlight = new Map<string, AbortController>();
+  readonly #inFlight = new Map<string, LazyAbort>();
   #events: EventStream | undefined;
   #encoding: Encoding = 'json';
   #alive = true;
@@ -173,7 +174,7 @@ export class WsConnection {
       });
     }
     const body = validateRequestBody(frame.endpoint, frame.params);
-    const controller = new AbortController();
+    const controller = new LazyAbort();
     this.#inFlight.set(frame.id, controller);
     const responder = new WsResponder(this.ws, frame.id, encoding, () => {
       if (this.#inFlight.get(frame.id) === controller) this.#inFlight.delete(frame.id);
@@ -188,7 +189,7 @@ export class WsConnection {
         body,
         stream: frame.endpoint === 'chat.completions' && body.stream === true,
         hints: frame.hints,
-        signal: controller.signal,
+        cancel: controller,
       },
       responder,
     );
