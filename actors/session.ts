@@ -52,23 +52,21 @@ export const IDLE_NOTICE_MS = 1_000;
  * sends the actor an event only when the agent goes from idle to busy and back (what its
  * idle expiry needs), not two per request. "Back to idle" is told only after
  * IDLE_NOTICE_MS without a new request, so an agent whose requests finish at once (cache
- * hits) but keep coming costs its session no event at all.
+ * hits) but keep coming costs its session no event at all, and no timer per request either:
+ * one idle timer per agent, which, when it fires early, waits out the rest of the time since
+ * the agent's last request finished.
  */
 export class SessionLoad {
-  readonly #agents = new Map<string, { inFlight: number; session: AnyActorRef | undefined; idleTimer: NodeJS.Timeout | undefined; busy: boolean }>();
+  readonly #agents = new Map<string, AgentLoad>();
 
   /** A request of `agentId` starts; tells the session when the agent was idle. */
   started(session: AnyActorRef | undefined, agentId: string): void {
     let agent = this.#agents.get(agentId);
     if (!agent) {
-      agent = { inFlight: 0, session, idleTimer: undefined, busy: false };
+      agent = { inFlight: 0, session, idleTimer: undefined, idleSince: 0, busy: false };
       this.#agents.set(agentId, agent);
     }
     agent.inFlight++;
-    if (agent.idleTimer !== undefined) {
-      clearTimeout(agent.idleTimer);
-      agent.idleTimer = undefined;
-    }
     if (!agent.busy || agent.session !== session) {
       // A new session actor (the old one expired or crashed) hears it too.
       if (agent.busy && agent.session !== session) tellSession(agent.session, { type: 'session.request.finished' });
@@ -83,13 +81,33 @@ export class SessionLoad {
     const agent = this.#agents.get(agentId);
     if (!agent) return;
     agent.inFlight = Math.max(0, agent.inFlight - 1);
-    if (agent.inFlight > 0 || agent.idleTimer !== undefined) return;
+    if (agent.inFlight > 0) return;
+    agent.idleSince = Date.now();
+    if (agent.idleTimer === undefined) this.#armIdle(agentId, agent, IDLE_NOTICE_MS);
+  }
+
+  #armIdle(agentId: string, agent: AgentLoad, ms: number): void {
     agent.idleTimer = setTimeout(() => {
       agent.idleTimer = undefined;
+      // Busy again: the request that finishes last arms the timer anew.
       if (agent.inFlight > 0) return;
+      const idleFor = Date.now() - agent.idleSince;
+      if (idleFor < IDLE_NOTICE_MS) {
+        this.#armIdle(agentId, agent, IDLE_NOTICE_MS - idleFor);
+        return;
+      }
       this.#agents.delete(agentId);
       if (agent.busy) tellSession(agent.session, { type: 'session.request.finished' });
-    }, IDLE_NOTICE_MS);
+    }, ms);
     agent.idleTimer.unref();
   }
+}
+
+interface AgentLoad {
+  inFlight: number;
+  session: AnyActorRef | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** When its last request finished (Date.now()). */
+  idleSince: number;
+  busy: boolean;
 }
