@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { processTicks, TICKS_PER_S, watchForeignCpu } from './lib/cpu.js';
+import { FAR_REQUESTS_PER_MINUTE, FAR_TOKENS_PER_MINUTE, optimizerConfig } from './lib/optimizer-config.js';
 import { BENCH_HEADERS, chatBody, runLoad } from './lib/load.js';
 import type { BodyMode, LoadResult, Percentiles } from './lib/load.js';
 import { machineFacts } from './lib/machine.js';
@@ -120,34 +121,6 @@ function readSettings(): Settings {
     optimizerScript: resolve(ROOT, process.env['BENCH_OPTIMIZER_SCRIPT'] ?? 'dist/src/main.js'),
     resultsDir: resolve(ROOT, process.env['BENCH_RESULTS_DIR'] ?? 'bench/results'),
   };
-}
-
-/** Limits far above any load the bench can make: they are checked on every request, never binding. */
-const FAR_REQUESTS_PER_MINUTE = 100_000_000;
-const FAR_TOKENS_PER_MINUTE = 1_000_000_000_000;
-
-/**
- * The optimizer's config. `optimizer` (pass-through): one backend, request limits far above the
- * load, cache and dedupe off. `features` and `cache-hit`: the same with the cache and dedupe on (the
- * defaults: 1 h TTL, 100,000 entries, 5 s dedupe window) and request *and* token limits far above
- * the load, globally and per agent (so token estimates are computed too).
- */
-function optimizerConfig(upstreamUrl: string, id: TargetId): Record<string, unknown> {
-  const base = {
-    log: { level: 'warn' },
-    backends: [{ id: 'up', provider: 'openai-compatible', baseUrl: upstreamUrl.replace(/\/+$/, ''), models: ['test-model'] }],
-    routing: { defaultModel: 'up/test-model' },
-  };
-  if (id === 'optimizer') {
-    return {
-      ...base,
-      limits: { global: { requestsPerMinute: FAR_REQUESTS_PER_MINUTE }, perAgent: { requestsPerMinute: FAR_REQUESTS_PER_MINUTE } },
-      cache: { enabled: false },
-      dedupe: { enabled: false },
-    };
-  }
-  const far = { requestsPerMinute: FAR_REQUESTS_PER_MINUTE, tokensPerMinute: FAR_TOKENS_PER_MINUTE };
-  return { ...base, limits: { global: far, perAgent: far }, cache: { enabled: true }, dedupe: { enabled: true } };
 }
 
 /** The configs in words, for the report. */

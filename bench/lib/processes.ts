@@ -333,6 +333,8 @@ export function startOptimizerProcess(opts: {
   config: unknown;
   port: number;
   cpu: string | undefined;
+  /** Extra options for node itself (bench/ab.ts: AB_FLAGS_A / AB_FLAGS_B). */
+  nodeArgs?: string[] | undefined;
 }): Promise<Started> {
   const stem = opts.stem ?? opts.name;
   const dataDir = join(opts.dir, `${stem}-data`);
@@ -349,6 +351,6 @@ export function startOptimizerProcess(opts: {
     port: opts.port,
     readyTimeoutMs: 30_000,
     // BENCH_CPU_PROF=DIR: the optimizer writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
-    nodeArgs: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : undefined,
+    nodeArgs: [...(opts.nodeArgs ?? []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
   });
 }

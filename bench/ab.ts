@@ -1,0 +1,138 @@
+/**
+ * `npm run bench:ab -- <dist A> <dist B>`: CPU per request of two builds of the optimizer, measured
+ * in turns in one run (paired rounds A, B, B, A, …), for "run the benchmark before and after every
+ * change to the request path".
+ *
+ * Why a second benchmark: on a shared VM the pass-through suite's req/s moves by 2× with the
+ * neighbours, and a change worth 5% disappears in it. Here both builds run side by side on CPU 0
+ * (the upstream and wrk on CPU 1), each round measures both within seconds of each other, and the
+ * number compared is the server's own CPU time (user + system, all threads, /proc) per answered
+ * request. The report is the median of the per-round ratios B/A, with every round listed: a ratio
+ * whose rounds straddle 1 is noise. An A/A run (the same build twice) shows the noise floor.
+ *
+ * A build is a directory laid out like `dist/` (`npm run build`, then copy it aside: see
+ * bench/README.md). Both builds read the same node_modules, so the copies must sit inside the
+ * project directory (e.g. `.ab/`, ignored by git).
+ *
+ * Settings (env): AB_TARGET `optimizer` (pass-through, default), `features` (cache+dedupe+limits
+ * on, every request a miss) or `cache-hit`; AB_ROUNDS (10); AB_SECONDS per measurement (2);
+ * AB_CONCURRENCY (50); AB_FLAGS_A / AB_FLAGS_B: node options for one side (e.g.
+ * `--max-semi-space-size=8`).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { processTicks, TICKS_PER_S } from './lib/cpu.js';
+import { envNum } from './lib/env.js';
+import { optimizerConfig } from './lib/optimizer-config.js';
+import { freePort, killAllSync, pinSelf, readRss, startNode, startOptimizerProcess, type Started } from './lib/processes.js';
+import { TARGET_BODIES, type TargetId } from './lib/types.js';
+import { runWrk, writeWrkScripts } from './lib/wrk.js';
+
+interface Side {
+  name: 'A' | 'B';
+  dist: string;
+  proc: Started;
+  rounds: { usPerRequest: number; rps: number }[];
+  peakRssKiB: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const [distA, distB] = process.argv.slice(2).map((d) => resolve(d));
+  if (distA === undefined || distB === undefined) {
+    process.stderr.write('usage: node dist/bench/ab.js <dist A> <dist B>   (AB_TARGET, AB_ROUNDS, AB_SECONDS, AB_CONCURRENCY, AB_FLAGS_A, AB_FLAGS_B)\n');
+    process.exit(2);
+  }
+  const target = (process.env['AB_TARGET'] ?? 'optimizer') as TargetId;
+  if (target !== 'optimizer' && target !== 'features' && target !== 'cache-hit') throw new Error(`AB_TARGET: optimizer, features or cache-hit, not ${target}`);
+  const rounds = Math.floor(envNum('AB_ROUNDS', 10, 1));
+  const seconds = envNum('AB_SECONDS', 2, 1);
+  const concurrency = Math.floor(envNum('AB_CONCURRENCY', 50, 1));
+  pinSelf('1');
+  const dir = mkdtempSync(join(tmpdir(), 'optimizer-ab-'));
+  process.once('exit', () => {
+    killAllSync();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const upstreamPort = await freePort();
+  const upstream = await startNode({
+    name: 'upstream',
+    script: join(distA, 'src/loopback/main.js'),
+    args: ['--port', String(upstreamPort)],
+    cpu: '1',
+    readyEvent: 'upstream.listening',
+    port: upstreamPort,
+  });
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}/v1`;
+  const sides: Side[] = [];
+  for (const [name, dist] of [['A', distA], ['B', distB]] as const) {
+    const flags = process.env[`AB_FLAGS_${name}`];
+    const proc = await startOptimizerProcess({
+      name: `optimizer ${name}`,
+      stem: name,
+      script: join(dist, 'src/main.js'),
+      dir,
+      config: optimizerConfig(upstreamUrl, target),
+      port: await freePort(),
+      cpu: '0',
+      nodeArgs: flags ? flags.split(' ').filter(Boolean) : undefined,
+    });
+    sides.push({ name, dist, proc, rounds: [], peakRssKiB: 0 });
+  }
+  const scripts = writeWrkScripts(dir);
+  const nonce = `ab-${Date.now().toString(36)}`;
+  const measure = async (side: Side, tag: string, durationS: number) => {
+    const url = `http://127.0.0.1:${side.proc.port}/v1/chat/completions`;
+    const before = processTicks(side.proc.pid, false);
+    const sampler = setInterval(() => {
+      const rss = readRss(side.proc.pid);
+      if (rss) side.peakRssKiB = Math.max(side.peakRssKiB, rss.rssKiB);
+    }, 100);
+    const result = await runWrk({ url, concurrency, durationS, script: scripts[TARGET_BODIES[target]], nonce: `${nonce}-${side.name}-${tag}`, cpu: '1' });
+    clearInterval(sampler);
+    const after = processTicks(side.proc.pid, false);
+    if (before === undefined || after === undefined || result.ok === 0) throw new Error(`optimizer ${side.name}: nothing measured (${result.firstError ?? 'no answers'})`);
+    return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps };
+  };
+
+  process.stderr.write(`ab: ${target}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
+  for (const side of sides) await measure(side, 'warmup', 2);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) side.rounds.push(await measure(side, `r${round}`, seconds));
+    process.stderr.write(`ab: round ${round + 1}/${rounds}\n`);
+  }
+  for (const side of sides) await side.proc.stop();
+  await upstream.stop();
+
+  const [a, b] = sides as [Side, Side];
+  const ratios = a.rounds.map((r, i) => b.rounds[i]!.usPerRequest / r.usPerRequest);
+  const row = (s: Side) =>
+    `| ${s.name} | ${Math.round(median(s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(Math.min(...s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(median(s.rounds.map((r) => r.rps))).toLocaleString('en-US')} | ${(s.peakRssKiB / 1024).toFixed(0)} | ${s.rounds.map((r) => Math.round(r.usPerRequest)).join(' ')} |`;
+  const lines = [
+    `A/B, ${target}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
+    `A: ${a.dist}${process.env['AB_FLAGS_A'] ? ` (${process.env['AB_FLAGS_A']})` : ''}`,
+    `B: ${b.dist}${process.env['AB_FLAGS_B'] ? ` (${process.env['AB_FLAGS_B']})` : ''}`,
+    '',
+    '| build | median µs/request | min µs/request | median req/s | peak RSS MiB | every round |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    row(a),
+    row(b),
+    '',
+    `B/A, median of the paired rounds: ${median(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ab: ${error instanceof Error ? error.message : String(error)}\n`);
+  killAllSync();
+  process.exit(1);
+});
