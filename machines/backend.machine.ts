@@ -7,7 +7,8 @@ import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/t
  * One backend (an upstream provider endpoint) as a long-lived actor, with two children:
  * its undici `transport` and its circuit `breaker` (machines/breaker.machine.ts). A request is a
  * message, never an actor of its own: calls go to the backend's `transport` child
- * (undici, provided by actors/backend.ts) — directly from `callBackend`, or through
+ * (undici, provided by actors/backend.ts) — directly from `callBackend` (a function call to the
+ * handler the running transport registers, `transportOf`), or through
  * this machine's `backend.call` — and the transport reports its counters back as
  * `backend.stats` while they change. The actor keeps the numbers the router and
  * /health read: calls in flight, successes, failures, latency EWMA.
