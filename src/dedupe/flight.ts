@@ -1,3 +1,4 @@
+import { CancelSignal } from '../gateway/cancel-signal.js';
 import { OptimizerError } from '../errors/registry.js';
 import type { CompletedAnswer } from '../cache/answer.js';
 import { replayAnswer } from '../cache/replay.js';
@@ -27,7 +28,7 @@ export interface Subscriber {
 export class Flight implements Responder {
   readonly key: string;
   /** Aborts the upstream call: only when every subscriber has gone. */
-  readonly controller = new AbortController();
+  readonly cancel = new CancelSignal();
   readonly #subscribers = new Set<Subscriber>();
   #meta: ResponseMeta | undefined;
   #streaming = false;
@@ -168,7 +169,7 @@ export class Flight implements Responder {
     if (!this.#subscribers.delete(subscriber)) return;
     subscriber.onSettled?.();
     if (this.#subscribers.size === 0 && !this.#answer && !this.#failed) {
-      this.controller.abort(new OptimizerError('CANCELLED', 'Every client of this request went away.'));
+      this.cancel.abort(new OptimizerError('CANCELLED', 'Every client of this request went away.'));
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancel-signal.js';
 import type { OptimizerSystem } from '../../actors/system.js';
 import { callBackend } from '../../actors/backend.js';
 import { resolveVia } from '../../actors/router.js';
@@ -143,9 +144,8 @@ export class Gateway {
     let promptTokens: number | undefined;
     // Where a failure goes: the client, or the flight that fans it out to every joiner.
     let sink: Responder = res;
-    // What cancels the upstream work: the request's own signal, or its flight's. Read only once
-    // there is such work (a LazyAbort makes its signal on first read; a cache hit never needs one).
-    let signal: AbortSignal | undefined;
+    // What cancels the upstream work: the request's own signal, or its flight's.
+    let signal: Cancellation | undefined;
     try {
       // Under a burst, requests take turns so the loop still serves /health and streams (turns.ts).
       const turn = this.#turns.turn();
@@ -242,10 +242,10 @@ export class Gateway {
       if (flight) {
         settled = this.#follow(flight, res, req, 'leader', includeUsage);
         sink = flight;
-        signal = flight.controller.signal;
+        signal = flight.cancel;
         if (policy.joinInFlight) meta.dedupe = 'leader';
       }
-      signal ??= req.cancel.signal;
+      signal ??= req.signal;
       // Nothing to call (no key set, no local server up): say what to set, without queueing.
       if (this.deps.availability?.anyUsable === false) throw this.deps.availability.nothingReachableError();
       // Limits last: cache hits and dedupe joins never reach this point, so they use no quota.
@@ -272,7 +272,7 @@ export class Gateway {
       );
       await settled;
     } catch (error) {
-      const failure = signal?.aborted || req.cancel.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
+      const failure = signal?.aborted || req.signal.aborted ? new OptimizerError('CANCELLED', 'The request was cancelled.') : toOptimizerError(error);
       outcome = failure.code;
       status = failure.status;
       if (failure.code === 'INTERNAL') this.deps.logger.error({ err: failure.cause, requestId: req.requestId }, 'request failed inside the optimizer');
@@ -311,7 +311,7 @@ export class Gateway {
    * Waits for the rate limits (global, the agent's, one backend's: src/gateway/backend-limits.ts); throws
    * RATE_LIMITED past the deadline. Returns what was admitted, for the failovers' own backend limits.
    */
-  async #admit(req: GatewayRequest, route: RoutePlan, signal: AbortSignal, promptTokens: number | undefined): Promise<LimitRequest> {
+  async #admit(req: GatewayRequest, route: RoutePlan, signal: Cancellation, promptTokens: number | undefined): Promise<LimitRequest> {
     const { limiter } = this.deps;
     const maxTokens = (req.body.max_completion_tokens ?? req.body.max_tokens) as number | undefined;
     const backendId = admissionBackend(limiter, route, this.#skippedAtOnce);
@@ -339,9 +339,8 @@ export class Gateway {
         leave();
         if (!res.closed) res.error(new OptimizerError('CANCELLED', 'The request was cancelled.'));
       };
-      const clientSignal = req.cancel.signal;
-      if (clientSignal.aborted) cancel();
-      else clientSignal.addEventListener('abort', cancel, { once: true });
+      if (req.signal.aborted) cancel();
+      else req.signal.addEventListener('abort', cancel, { once: true });
     });
   }
 
@@ -355,7 +354,7 @@ export class Gateway {
     target: RouteTarget,
     meta: ResponseMeta,
     sink: Responder,
-    signal: AbortSignal,
+    signal: Cancellation,
     usage: AnswerUsage | undefined,
   ): Promise<OptimizerError | undefined> {
     const adapter = this.#adapter(target.backendId);

@@ -8,6 +8,7 @@ import { upstreamFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/types.js';
 import type { Responder, ResponseMeta } from './types.js';
 import type { AnswerUsage } from './usage.js';
+import type { Cancellation } from './cancel-signal.js';
 
 /**
  * Relaying a backend's answer to a Responder: a complete JSON body as it came (or as its
@@ -137,7 +138,7 @@ export function relayStream(
   upstream: UpstreamResponse,
   res: Responder,
   meta: ResponseMeta,
-  signal: AbortSignal,
+  signal: Cancellation,
   translator: StreamTranslator = new OpenAIStreamTranslator(upstream.backendId),
   framing: StreamFraming = 'sse',
   usage?: AnswerUsage,

@@ -1,3 +1,4 @@
+import type { Cancellation } from './cancel-signal.js';
 import type { OptimizerError } from '../errors/registry.js';
 
 /** The endpoints the gateway serves. */
@@ -31,12 +32,8 @@ export interface GatewayRequest {
   bodyBytes?: number | undefined;
   stream: boolean;
   hints: RequestHints;
-  /**
-   * Its `signal` is aborted when the client cancels or disconnects. The doors pass a LazyAbort,
-   * which makes the signal only when something reads it (a cache hit never does); anything with
-   * a `signal` will do (an AbortController).
-   */
-  cancel: { readonly signal: AbortSignal };
+  /** Aborted when the client cancels or disconnects (a CancelSignal from the doors; an AbortSignal will do). */
+  signal: Cancellation;
   /** Set when an operator replays a dead letter: a failure then does not dead-letter it again. */
   replayOf?: string;
 }

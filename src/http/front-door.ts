@@ -26,7 +26,7 @@ import { WsConnection } from '../ws/connection.js';
 import { readJsonBody } from './body.js';
 import { POOL_HASH_THRESHOLD_BYTES } from '../keys/key-service.js';
 import { sendHttpError } from './error-response.js';
-import { LazyAbort } from '../gateway/lazy-abort.js';
+import { CancelSignal } from '../gateway/cancel-signal.js';
 import { HttpResponder } from './http-responder.js';
 import { modelList } from './models.js';
 import { callBackend } from '../../actors/backend.js';
@@ -283,9 +283,9 @@ export class FrontDoor {
     } catch (error) {
       return this.#fail(res, error, requestId);
     }
-    const cancel = new LazyAbort();
+    const signal = new CancelSignal();
     res.once('close', () => {
-      if (!res.writableFinished) cancel.abort();
+      if (!res.writableFinished) signal.abort();
     });
     const hints: RequestHints = {};
     const backend = header(req, 'x-backend');
@@ -309,7 +309,7 @@ export class FrontDoor {
         bodyBytes,
         stream: endpoint === 'chat.completions' && body.stream === true,
         hints,
-        cancel,
+        signal,
       },
       new HttpResponder(res, requestId),
     );
@@ -435,7 +435,7 @@ export class FrontDoor {
         body: { ...entry.body, stream: false },
         stream: false,
         hints: entry.hints,
-        cancel: controller,
+        signal: controller.signal,
         replayOf: entry.id,
       },
       responder,

@@ -1,6 +1,7 @@
 /** The limiter's public types: what a caller passes in and what it reads back. */
 import type { OptimizerError } from '../errors/registry.js';
 import type { Clock } from './clock.js';
+import type { Cancellation } from '../gateway/cancel-signal.js';
 
 /** A limit over sliding 60 s windows; an absent field is not limited. */
 export interface RateLimit {
@@ -26,7 +27,7 @@ export interface LimitRequest {
    */
   readonly deadline?: number | undefined;
   /** Aborting it takes a queued request out of the queue (its promise rejects). */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: Cancellation | undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Cancellation } from '../gateway/cancel-signal.js';
 /**
  * A backend's concurrency limit (`backends[].maxConcurrency`): at most `limit` calls at once;
  * the others wait in arrival order (FIFO), at most `maxQueued` of them, each until a slot frees
@@ -17,7 +18,7 @@ export type GateRefusal =
 interface Waiter {
   start: () => void;
   refuse: (why: GateRefusal) => void;
-  signal: AbortSignal | undefined;
+  signal: Cancellation | undefined;
   onAbort: (() => void) | undefined;
   gone: boolean;
 }
@@ -53,7 +54,7 @@ export class ConcurrencyGate {
    * calls `refuse` instead when the line is full, the signal fires first, or the gate closes.
    * Whoever got a slot must `release()` it exactly once.
    */
-  enter(signal: AbortSignal | null | undefined, start: () => void, refuse: (why: GateRefusal) => void): void {
+  enter(signal: Cancellation | null | undefined, start: () => void, refuse: (why: GateRefusal) => void): void {
     if (this.#closed) return refuse({ kind: 'closed' });
     if (this.#active < this.limit) {
       this.#active++;

@@ -4,6 +4,7 @@ import type { OptimizerError } from '../errors/registry.js';
 import type { Secret } from '../config/secret.js';
 import type { QuotaTracker } from '../resilience/quota.js';
 import type { BreakerEmitted } from '../../machines/breaker.machine.js';
+import type { Cancellation } from '../gateway/cancel-signal.js';
 
 /** One HTTP call to a backend, as handed to its backend actor. */
 export interface UpstreamCall {
@@ -13,7 +14,7 @@ export interface UpstreamCall {
   /** JSON text, already adapted for the provider. */
   body?: string;
   /** Aborts the call when the client cancels or disconnects. */
-  signal?: AbortSignal;
+  signal?: Cancellation;
   /** Whether the answer is an SSE stream (affects only bookkeeping and timeouts). */
   stream: boolean;
   resolve(response: UpstreamResponse): void;

@@ -17,7 +17,7 @@ import type { OptimizerConfig } from '../config/types.js';
 import { errorFrame } from './error-frame.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type ClientFrame, type Encoding } from './protocol.js';
 import { WsResponder } from './ws-responder.js';
-import { LazyAbort } from '../gateway/lazy-abort.js';
+import { CancelSignal } from '../gateway/cancel-signal.js';
 
 /** Past this much unsent on the socket, event frames wait in the subscriber's bounded buffer (src/telemetry/event-stream.ts). */
 const EVENT_HIGH_WATER_BYTES = 256 * 1024;
@@ -52,7 +52,7 @@ export class WsConnection {
   /** Set by a `hello` with the admin key; kept for the life of the connection. */
   #admin = false;
   #session: AnyActorRef | undefined;
-  readonly #inFlight = new Map<string, LazyAbort>();
+  readonly #inFlight = new Map<string, CancelSignal>();
   #events: EventStream | undefined;
   #encoding: Encoding = 'json';
   #alive = true;
@@ -174,7 +174,7 @@ export class WsConnection {
       });
     }
     const body = validateRequestBody(frame.endpoint, frame.params);
-    const controller = new LazyAbort();
+    const controller = new CancelSignal();
     this.#inFlight.set(frame.id, controller);
     const responder = new WsResponder(this.ws, frame.id, encoding, () => {
       if (this.#inFlight.get(frame.id) === controller) this.#inFlight.delete(frame.id);
@@ -189,7 +189,7 @@ export class WsConnection {
         body,
         stream: frame.endpoint === 'chat.completions' && body.stream === true,
         hints: frame.hints,
-        cancel: controller,
+        signal: controller,
       },
       responder,
     );
