@@ -137,6 +137,15 @@ describe('OpenAI-compatible HTTP API, driven by the official openai client', () 
       expect(body.error.message.length).toBeGreaterThan(10);
       expect(body.error.type).toBeTypeOf('string');
     }
+    // An empty or blank body says so, rather than quoting a parser error.
+    for (const blank of ['', ' \n\t ']) {
+      const response = await post(blank);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: 'INVALID_JSON',
+        message: 'The request body is empty; send a JSON object.',
+      });
+    }
     const ok = await client.chat.completions.create({ model: 'main/test-model', messages: [{ role: 'user', content: 'still here' }] });
     expect(ok.choices[0]?.message.content).toBe('echo: still here');
   });
