@@ -148,7 +148,7 @@ export class Gateway {
     let signal: Cancellation | undefined;
     try {
       // Under a burst, requests take turns so the loop still serves /health and streams (turns.ts).
-      const turn = this.#turns.turn();
+      const turn = this.#turns.turn(this.#inFlight > 1);
       if (turn) await turn;
       session = sessionFor(system, req.agentId, req.agentType, config.sessions);
       this.#load.started(session, req.agentId);
@@ -362,7 +362,7 @@ export class Gateway {
     const call = adapter.prepare(request);
     const upstream = await callBackend(this.deps.system, target.backendId, { method: call.method, path: call.path, body: call.body, signal, stream: req.stream });
     // Many answers landing at once (a burst's upstream calls) are relayed in turns, too.
-    const turn = this.#turns.turn();
+    const turn = this.#turns.turn(this.#inFlight > 1);
     if (turn) await turn;
     if (upstream.status >= 400) {
       const text = await readText(upstream.body, MAX_ERROR_BODY_BYTES);

@@ -44,4 +44,21 @@ describe('Turns', () => {
     await Promise.all(waits);
     expect(started).toEqual([1, 2, 3, 4]);
   });
+
+  it('with other requests in flight, even the first of an iteration waits for its turn (they are handled together)', async () => {
+    const turns = new Turns(5);
+    const order: number[] = [];
+    const waits = [1, 2].map((n) => {
+      const turn = turns.turn(true);
+      expect(turn).toBeInstanceOf(Promise);
+      return turn!.then(() => order.push(n));
+    });
+    expect(order).toEqual([]);
+    await Promise.all(waits);
+    expect(order).toEqual([1, 2]);
+    // Alone again in a later iteration: at once.
+    await nextIteration();
+    expect(turns.turn(false)).toBeUndefined();
+  });
 });
+
