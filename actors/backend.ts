@@ -62,7 +62,8 @@ export function breakerOf(system: OptimizerSystem, backendId: string): BreakerRe
 /**
  * Sends one call to a backend and resolves with the response head. The call goes
  * straight to the backend actor's running transport (a function call, no message or machine
- * transition on the hot path); without one, to the actor, which answers it. A backend whose actor is down (crashed, restarting) fails at once with
+ * transition on the hot path); without one, to the actor, which answers it. A backend whose
+ * actor is down (crashed, restarting) fails at once with
  * BACKEND_UNAVAILABLE; a disabled one with BACKEND_DISABLED.
  */
 export function callBackend(system: OptimizerSystem, backendId: string, call: Omit<UpstreamCall, 'resolve' | 'reject'>): Promise<UpstreamResponse> {

@@ -31,7 +31,7 @@ export class Turns {
    *
    * `crowded`: other requests are in flight. Then even the first of an iteration waits for its
    * turn, so that the requests and answers of one iteration are handled together after the
-   * loop has read all its sockets: that measured 0.90× the CPU per request at c=50 (bench:ab,
+   * loop has read all its sockets: that measured 0.96× the CPU per request at c=50 (bench:ab,
    * 10 paired rounds) against letting the first one go at once, and turning turns off
    * altogether cost 1.49×. Alone (c=1), it goes at once: no hop where there is nothing to batch.
    */

@@ -57,7 +57,8 @@ export class RequestWindow {
       this.size--;
     }
     if (this.size === this.limit) {
-      // Full of admissions inside the window: hasRoom said the oldest may go (it is at the cutoff).
+      // Only when called without hasRoom (the loop above dropped every admission it allows to go):
+      // keep the bound, the oldest goes.
       this.head = this.head + 1 === times.length ? 0 : this.head + 1;
       this.size--;
     }

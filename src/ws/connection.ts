@@ -113,9 +113,9 @@ export class WsConnection {
       case 'request':
         return this.#request(frame, encoding);
       case 'cancel': {
-        const controller = this.#inFlight.get(frame.id);
-        if (!controller) throw new OptimizerError('UNKNOWN_REQUEST_ID', `No request '${frame.id}' is in flight on this session.`);
-        controller.abort();
+        const cancel = this.#inFlight.get(frame.id);
+        if (!cancel) throw new OptimizerError('UNKNOWN_REQUEST_ID', `No request '${frame.id}' is in flight on this session.`);
+        cancel.abort();
         return;
       }
       case 'subscribe':
@@ -174,10 +174,10 @@ export class WsConnection {
       });
     }
     const body = validateRequestBody(frame.endpoint, frame.params);
-    const controller = new CancelSignal();
-    this.#inFlight.set(frame.id, controller);
+    const cancel = new CancelSignal();
+    this.#inFlight.set(frame.id, cancel);
     const responder = new WsResponder(this.ws, frame.id, encoding, () => {
-      if (this.#inFlight.get(frame.id) === controller) this.#inFlight.delete(frame.id);
+      if (this.#inFlight.get(frame.id) === cancel) this.#inFlight.delete(frame.id);
     });
     void this.deps.gateway.handle(
       {
@@ -189,7 +189,7 @@ export class WsConnection {
         body,
         stream: frame.endpoint === 'chat.completions' && body.stream === true,
         hints: frame.hints,
-        signal: controller,
+        signal: cancel,
       },
       responder,
     );
@@ -236,7 +236,7 @@ export class WsConnection {
 
   #onClose(): void {
     clearInterval(this.#heartbeat);
-    for (const controller of this.#inFlight.values()) controller.abort();
+    for (const cancel of this.#inFlight.values()) cancel.abort();
     this.#inFlight.clear();
     if (this.#events) {
       this.#events.close();
