@@ -17,7 +17,8 @@
  * Settings (env): AB_TARGET `optimizer` (pass-through, default), `features` (cache+dedupe+limits
  * on, every request a miss) or `cache-hit`; AB_ROUNDS (10); AB_SECONDS per measurement (2);
  * AB_CONCURRENCY (50); AB_FLAGS_A / AB_FLAGS_B: node options for one side (e.g.
- * `--max-semi-space-size=8`).
+ * `--max-semi-space-size=8`); AB_CONFIG_A / AB_CONFIG_B: JSON merged into one side's optimizer config
+ * (e.g. `{"dedupe":{"enabled":false}}`), to weigh one feature with the same build on both sides.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,17 @@ interface Side {
   proc: Started;
   rounds: { usPerRequest: number; rps: number }[];
   peakRssKiB: number;
+}
+
+/** `patch` merged into `base`, objects key by key (arrays and scalars replace). */
+function merged(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const old = out[key];
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    out[key] = isObject(old) && isObject(value) ? merged(old, value) : value;
+  }
+  return out;
 }
 
 const median = (xs: number[]): number => {
@@ -74,12 +86,14 @@ async function main(): Promise<void> {
   const sides: Side[] = [];
   for (const [name, dist] of [['A', distA], ['B', distB]] as const) {
     const flags = process.env[`AB_FLAGS_${name}`];
+    const patch = process.env[`AB_CONFIG_${name}`];
+    const config = optimizerConfig(upstreamUrl, target);
     const proc = await startOptimizerProcess({
       name: `optimizer ${name}`,
       stem: name,
       script: join(dist, 'src/main.js'),
       dir,
-      config: optimizerConfig(upstreamUrl, target),
+      config: patch ? merged(config, JSON.parse(patch) as Record<string, unknown>) : config,
       port: await freePort(),
       cpu: '0',
       nodeArgs: flags ? flags.split(' ').filter(Boolean) : undefined,
@@ -113,13 +127,15 @@ async function main(): Promise<void> {
   await upstream.stop();
 
   const [a, b] = sides as [Side, Side];
+  const describe = (name: 'A' | 'B') =>
+    [process.env[`AB_FLAGS_${name}`], process.env[`AB_CONFIG_${name}`]].filter(Boolean).map((x) => ` (${x})`).join('');
   const ratios = a.rounds.map((r, i) => b.rounds[i]!.usPerRequest / r.usPerRequest);
   const row = (s: Side) =>
     `| ${s.name} | ${Math.round(median(s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(Math.min(...s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(median(s.rounds.map((r) => r.rps))).toLocaleString('en-US')} | ${(s.peakRssKiB / 1024).toFixed(0)} | ${s.rounds.map((r) => Math.round(r.usPerRequest)).join(' ')} |`;
   const lines = [
     `A/B, ${target}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
-    `A: ${a.dist}${process.env['AB_FLAGS_A'] ? ` (${process.env['AB_FLAGS_A']})` : ''}`,
-    `B: ${b.dist}${process.env['AB_FLAGS_B'] ? ` (${process.env['AB_FLAGS_B']})` : ''}`,
+    `A: ${a.dist}${describe('A')}`,
+    `B: ${b.dist}${describe('B')}`,
     '',
     '| build | median µs/request | min µs/request | median req/s | peak RSS MiB | every round |',
     '| --- | ---: | ---: | ---: | ---: | --- |',

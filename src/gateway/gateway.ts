@@ -121,6 +121,11 @@ export class Gateway {
     return this.#inFlight;
   }
 
+  /** Hands the cache's waiting writes to LMDB now (before the store closes); resolves when committed. */
+  flushCache(): Promise<void> {
+    return this.#cache.flush();
+  }
+
   /** Resolves when no request is in flight. */
   idle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();

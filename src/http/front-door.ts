@@ -206,6 +206,8 @@ export class FrontDoor {
   /** Closes everything now (idempotent). */
   close(): void {
     this.#draining = true;
+    // The cache's waiting writes go to LMDB before the store actor (stopped after this one) closes it.
+    void this.gateway.flushCache();
     this.eventStreams.closeAll();
     for (const ws of this.#wss.clients) ws.close(1001, 'optimizer shutting down');
     this.#wss.close();

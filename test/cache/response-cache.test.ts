@@ -45,7 +45,7 @@ describe('ResponseCache', () => {
     let now = 1_000;
     const cache = new ResponseCache(() => db, { maxEntries: 10, now: () => now });
     cache.put('k', answer(1), 'chat.completions', 500);
-    await db.flushed;
+    await cache.flush();
     now = 1_499;
     expect(cache.get('k')).toBeDefined();
     now = 1_500;
@@ -59,11 +59,13 @@ describe('ResponseCache', () => {
     let now = 0;
     const cache = new ResponseCache(() => db, { maxEntries: 3, now: () => ++now });
     for (const n of [1, 2, 3, 4, 5]) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    // Handed to LMDB (eviction runs then), not committed yet.
+    const committed = cache.flush();
     expect(cache.get('k1')).toBeUndefined();
     expect(cache.get('k2')).toBeUndefined();
     for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
     expect(cache.size).toBe(3);
-    await db.flushed;
+    await committed;
     expect(cache.get('k1')).toBeUndefined();
     for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
   });
@@ -74,11 +76,47 @@ describe('ResponseCache', () => {
     const cache = new ResponseCache(() => db, { maxEntries: 2, now: () => ++now });
     for (const n of [1, 2, 3]) {
       cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
-      await db.flushed;
+      await cache.flush();
     }
     expect(cache.get('k1')).toBeUndefined();
     expect(cache.get('k2')).toBeDefined();
     expect(cache.get('k3')).toBeDefined();
+  });
+
+  it('batches writes: one commit after the write delay, read from memory meanwhile, and `flush` sends them at once', async () => {
+    const db = open();
+    const entries = openCacheDb(db);
+    const cache = new ResponseCache(() => db, { maxEntries: 10, writeDelayMs: 30 });
+    cache.put('a', answer(1), 'chat.completions', 60_000);
+    cache.put('b', answer(2), 'chat.completions', 60_000);
+    await db.flushed;
+    // Nothing handed to LMDB yet: the writes wait for the delay, and are served from memory.
+    expect(entries.get('a')).toBeUndefined();
+    expect(ResponseCache.toAnswer(cache.get('b')!).value).toEqual({ n: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await db.flushed;
+    expect(ResponseCache.toAnswer(entries.get('a')!).value).toEqual({ n: 1 });
+    expect(ResponseCache.toAnswer(entries.get('b')!).value).toEqual({ n: 2 });
+
+    cache.put('c', answer(3), 'chat.completions', 60_000);
+    await cache.flush();
+    expect(ResponseCache.toAnswer(entries.get('c')!).value).toEqual({ n: 3 });
+    expect(cacheEntryCount(entries)).toBe(3);
+  });
+
+  it('a rewrite while queued or after commit leaves one entry and one insertion-order record', async () => {
+    const db = open();
+    let now = 0;
+    const cache = new ResponseCache(() => db, { maxEntries: 10, now: () => ++now });
+    cache.put('k', answer(1), 'chat.completions', 60_000);
+    cache.put('k', answer(2), 'chat.completions', 60_000); // still queued
+    await cache.flush();
+    cache.put('k', answer(3), 'chat.completions', 60_000); // replaces a stored one
+    await cache.flush();
+    expect(ResponseCache.toAnswer(cache.get('k')!).value).toEqual({ n: 3 });
+    expect(cache.size).toBe(1);
+    const order = [...db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).getKeys()];
+    expect(order).toEqual([[3, 'k']]);
   });
 
   it('misses and stores nothing while the store is down', () => {
@@ -98,7 +136,7 @@ describe('ResponseCache', () => {
 
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     cache.put('new', answer(1), 'chat.completions', 60_000);
-    await db.flushed;
+    await cache.flush();
     const entries = openCacheDb(db);
     expect(entries.doesExist(CACHE_STRUCTURES_KEY as unknown as string)).toBe(true);
     expect(Buffer.from(entries.get('old')!.body).toString()).toBe('{"n":0}');
