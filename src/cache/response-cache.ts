@@ -109,6 +109,7 @@ export class ResponseCache {
     entry.tokens = [prompt ?? null, completion];
     if (queued) this.#queued.delete(key); // re-inserted last: the queue stays in insertion order
     this.#queued.set(key, entry);
+    if (dbs.count > this.options.maxEntries) this.#evict(dbs);
     if (this.#queued.size >= MAX_QUEUED_WRITES) void this.#write(dbs);
     else this.#flushTimer ??= setTimeout(this.#onFlushTimer, this.#writeDelayMs);
   }
@@ -128,7 +129,7 @@ export class ResponseCache {
     void this.flush();
   };
 
-  /** The waiting writes, in one event turn (so in one LMDB commit), then eviction past `maxEntries`. */
+  /** The waiting writes, in one event turn (so in one LMDB commit). */
   #write(dbs: Databases): Promise<void> {
     if (this.#flushTimer !== undefined) {
       clearTimeout(this.#flushTimer);
@@ -146,7 +147,6 @@ export class ResponseCache {
         committed = dbs.entries.put(key, entry);
         void dbs.order.put([entry.createdAt, key], null);
       }
-      if (dbs.count > this.options.maxEntries) this.#evict(dbs);
     } catch (error) {
       // Closed under us (the store stopped without this cache being told): the batch is lost, as a
       // write to a closed store would be; requests go on uncached rather than failing.
@@ -197,19 +197,20 @@ export class ResponseCache {
   }
 
   #evict(dbs: Databases): void {
-    const excess = dbs.count - this.options.maxEntries;
+    // Down to 1% below the bound, so a full cache evicts (one LMDB commit) every maxEntries/100 puts, not on each.
+    const excess = dbs.count - (this.options.maxEntries - Math.floor(this.options.maxEntries / 100));
     let removed = 0;
     for (const { key: orderKey } of dbs.order.getRange({ limit: Math.max(excess, EVICT_BATCH) })) {
+      if (removed >= excess) break;
       const [createdAt, key] = orderKey as [number, string];
       void dbs.order.remove(orderKey as [number, string]);
-      const entry = this.#pending.get(key) ?? dbs.entries.get(key);
+      const entry = this.#queued.get(key) ?? this.#pending.get(key) ?? dbs.entries.get(key);
       // An entry rewritten since has a newer order record: keep it.
       if (entry && entry.createdAt === createdAt) {
         this.#pending.delete(key);
         void dbs.entries.remove(key);
         removed++;
       }
-      if (removed >= excess) break;
     }
     // Puts faster than LMDB's commits are not in the committed order yet: the oldest of those go next.
     for (const [key, entry] of this.#pending) {
@@ -219,8 +220,16 @@ export class ResponseCache {
       void dbs.entries.remove(key);
       removed++;
     }
+    // Then those still waiting for their write; one that replaces a stored entry takes that with it.
+    for (const key of this.#queued.keys()) {
+      if (removed >= excess) break;
+      this.#queued.delete(key);
+      void dbs.entries.remove(key);
+      removed++;
+    }
     dbs.count -= removed;
   }
+
 
   #open(): Databases | undefined {
     const root = this.store();

@@ -16,7 +16,7 @@ import { cachePolicy } from '../cache/policy.js';
 import { replayAnswer } from '../cache/replay.js';
 import { ResponseCache } from '../cache/response-cache.js';
 import { Flight } from '../dedupe/flight.js';
-import { DedupeRegistry } from '../dedupe/registry.js';
+import { DedupeRegistry, IN_CACHE } from '../dedupe/registry.js';
 import { isDeterministic, requestKey } from '../keys/request-key.js';
 import { computeRequestKey } from '../keys/key-service.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -200,7 +200,9 @@ export class Gateway {
         }
         if (policy.read || policy.write) meta.cache = 'miss';
         if (policy.joinRecent) {
-          const recent = this.#dedupe.recent(key);
+          let recent = this.#dedupe.recent(key);
+          // Kept in the cache only: read it there, unless the cache read above already missed it.
+          if (recent === IN_CACHE) recent = policy.read ? undefined : this.#cachedAnswer(key);
           if (recent) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
@@ -228,7 +230,7 @@ export class Gateway {
             }
             return;
           }
-          flight = this.#dedupe.start(key);
+          flight = this.#dedupe.start(key, policy.write ? policy.ttlMs : 0);
         }
         if (policy.write) {
           const store = (answer: CompletedAnswer | undefined) => {
@@ -292,6 +294,12 @@ export class Gateway {
         for (const wake of this.#idleWaiters.splice(0)) wake();
       }
     }
+  }
+
+  /** The cache's answer to `key`, if it holds one. */
+  #cachedAnswer(key: string): CompletedAnswer | undefined {
+    const entry = this.#cache.get(key);
+    return entry ? ResponseCache.toAnswer(entry) : undefined;
   }
 
   /** The router's plan; with no backend at all usable, "no backend" is answered as NO_BACKEND_REACHABLE (what to set). */

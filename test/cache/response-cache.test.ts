@@ -58,14 +58,15 @@ describe('ResponseCache', () => {
     const db = open();
     let now = 0;
     const cache = new ResponseCache(() => db, { maxEntries: 3, now: () => ++now });
-    for (const n of [1, 2, 3, 4, 5]) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
-    // Handed to LMDB (eviction runs then), not committed yet.
-    const committed = cache.flush();
+    for (const n of [1, 2, 3]) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    const committed = cache.flush(); // handed to LMDB, not committed yet
+    for (const n of [4, 5]) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000); // still queued
     expect(cache.get('k1')).toBeUndefined();
     expect(cache.get('k2')).toBeUndefined();
     for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
     expect(cache.size).toBe(3);
     await committed;
+    await cache.flush();
     expect(cache.get('k1')).toBeUndefined();
     for (const n of [3, 4, 5]) expect(cache.get(`k${n}`)).toBeDefined();
   });
@@ -117,6 +118,41 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(1);
     const order = [...db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).getKeys()];
     expect(order).toEqual([[3, 'k']]);
+  });
+
+  it('past maxEntries evicts down to 1% below it, so a full cache evicts once every maxEntries/100 puts', async () => {
+    const db = open();
+    let now = 0;
+    const cache = new ResponseCache(() => db, { maxEntries: 200, now: () => ++now });
+    for (let n = 1; n <= 200; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    await cache.flush();
+    expect(cache.size).toBe(200);
+    cache.put('k201', answer(201), 'chat.completions', 60_000);
+    expect(cache.size).toBe(198); // 201 → 198: the three oldest went
+    await db.flushed; // an evicted entry may be read until its removal commits
+    for (const n of [1, 2, 3]) expect(cache.get(`k${n}`)).toBeUndefined();
+    expect(cache.get('k4')).toBeDefined();
+    cache.put('k202', answer(202), 'chat.completions', 60_000);
+    expect(cache.size).toBe(199);
+    await cache.flush();
+    expect(cacheEntryCount(openCacheDb(db))).toBe(199);
+  });
+
+  it('evicting a queued rewrite of a stored entry removes the stored one too (the count stays true)', async () => {
+    const db = open();
+    let now = 0;
+    const cache = new ResponseCache(() => db, { maxEntries: 2, now: () => ++now });
+    cache.put('a', answer(1), 'chat.completions', 60_000);
+    cache.put('b', answer(2), 'chat.completions', 60_000);
+    await cache.flush();
+    cache.put('b', answer(3), 'chat.completions', 60_000); // queued rewrite of a stored entry
+    cache.put('a', answer(4), 'chat.completions', 60_000); // queued rewrite
+    cache.put('c', answer(5), 'chat.completions', 60_000); // over the bound: the oldest, the rewrite of b, goes
+    expect(cache.size).toBe(2);
+    await cache.flush();
+    await db.flushed;
+    expect(cache.get('b')).toBeUndefined();
+    expect(cacheEntryCount(openCacheDb(db))).toBe(2);
   });
 
   it('misses and stores nothing while the store is down', () => {

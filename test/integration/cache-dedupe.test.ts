@@ -59,6 +59,27 @@ describe('response cache and dedupe', () => {
     expect(upstream.calls).toBe(calls + 2);
   });
 
+  it('answers a duplicate within the window from the cache’s copy when the duplicate may not read the cache itself', async () => {
+    const upstream = stack.upstreams.main!;
+    const calls = upstream.calls;
+    // Cached because of max-age (for longer than the window): the window keeps no second copy.
+    const first = await chat(stack, { messages: user('kept once'), temperature: 0.9 }, { 'cache-control': 'max-age=60' });
+    expect(first.headers.get('x-cache')).toBe('miss');
+    // Not deterministic and no max-age: this one may not read the cache, but it may join a recent answer.
+    const duplicate = await chat(stack, { messages: user('kept once'), temperature: 0.9 });
+    expect(duplicate.headers.get('x-cache')).toBe('bypass');
+    expect(duplicate.headers.get('x-dedupe')).toBe('joined');
+    expect(duplicate.body).toEqual(first.body);
+    expect(upstream.calls).toBe(calls + 1);
+    await new Promise((resolve) => setTimeout(resolve, 350)); // past the 300 ms window
+    const later = await chat(stack, { messages: user('kept once'), temperature: 0.9 });
+    expect(later.headers.get('x-dedupe')).toBe('leader');
+    expect(upstream.calls).toBe(calls + 2);
+    // The request that may read the cache still gets the cached copy.
+    const cached = await chat(stack, { messages: user('kept once'), temperature: 0.9 }, { 'cache-control': 'max-age=60' });
+    expect(cached.headers.get('x-cache')).toBe('hit');
+  });
+
   it('collapses 50 concurrent identical requests onto one upstream call', async () => {
     const upstream = stack.upstreams.main!;
     upstream.script([{ kind: 'slow', delayMs: 200 }]);

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { DedupeRegistry, IN_CACHE } from '../../src/dedupe/registry.js';
+import type { ResponseMeta } from '../../src/gateway/types.js';
+import { OptimizerError } from '../../src/errors/registry.js';
+
+const meta: ResponseMeta = { requestId: 'req_1', backend: 'a', model: 'a/m', routeReason: 'model', cache: 'miss', dedupe: 'leader' };
+const answer = (text: string) => ({ body: Buffer.from(text), value: JSON.parse(text) as unknown });
+
+describe('DedupeRegistry', () => {
+  it('keeps a finished answer for the window, then forgets it; errors are never kept', () => {
+    let now = 0;
+    const registry = new DedupeRegistry(1_000, () => now);
+    const flight = registry.start('k');
+    expect(registry.flight('k')).toBe(flight);
+    flight.json(200, answer('{"n":1}'), meta);
+    expect(registry.flight('k')).toBeUndefined();
+    const recent = registry.recent('k');
+    expect(recent !== IN_CACHE && recent?.body.toString()).toBe('{"n":1}');
+    now = 999;
+    expect(registry.recent('k')).toBeDefined();
+    now = 1_000;
+    expect(registry.recent('k')).toBeUndefined();
+
+    registry.start('e').error(new OptimizerError('UPSTREAM_ERROR', 'boom'));
+    registry.start('f').json(500, answer('{"error":{}}'), meta);
+    expect(registry.recent('e')).toBeUndefined();
+    expect(registry.recent('f')).toBeUndefined();
+  });
+
+  it('keeps only a marker for an answer the response cache holds for at least the window', () => {
+    let now = 0;
+    const registry = new DedupeRegistry(1_000, () => now);
+    registry.start('cached', 60_000).json(200, answer('{"n":1}'), meta);
+    registry.start('exactly', 1_000).json(200, answer('{"n":2}'), meta);
+    // Cached for less than the window: the cache may drop it first, so the window keeps the answer itself.
+    registry.start('short', 999).json(200, answer('{"n":3}'), meta);
+    expect(registry.recent('cached')).toBe(IN_CACHE);
+    expect(registry.recent('exactly')).toBe(IN_CACHE);
+    const short = registry.recent('short');
+    expect(short !== IN_CACHE && short?.body.toString()).toBe('{"n":3}');
+    now = 1_000;
+    expect(registry.recent('cached')).toBeUndefined();
+  });
+});
