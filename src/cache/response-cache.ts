@@ -2,7 +2,8 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
-import { cacheEntryCount, openCacheDb } from '../workers/cache-db.js';
+import { openCacheDb } from '../workers/cache-db.js';
+import { KeyFilter } from './key-filter.js';
 
 /** Order of insertion, for eviction: [createdAt, key] → null. */
 const ORDER_DB_NAME = 'cache-order';
@@ -30,6 +31,8 @@ interface Databases {
   entries: Database<CacheEntry, string>;
   order: Database<null, [number, string]>;
   count: number;
+  /** The keys stored, queued or pending: a miss is known without reading LMDB. */
+  keys: KeyFilter;
 }
 
 /**
@@ -61,15 +64,19 @@ export class ResponseCache {
   ) {
     this.#now = options.now ?? Date.now;
     this.#writeDelayMs = options.writeDelayMs ?? CACHE_WRITE_DELAY_MS;
+    // Opened now, not on the first request: building the key filter reads every stored key
+    // (≈ 80 ms for 100,000 entries, ≈ 330 ms on a cold start).
+    this.#open();
   }
 
   /** The live entry for `key`, if any. */
   get(key: string): CacheEntry | undefined {
     const dbs = this.#open();
     if (!dbs) return undefined;
-    const entry = this.#queued.get(key) ?? this.#pending.get(key) ?? dbs.entries.get(key);
+    const entry = this.#queued.get(key) ?? this.#pending.get(key) ?? (dbs.keys.mayHold(key) ? dbs.entries.get(key) : undefined);
     if (!entry) return undefined;
     if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
+      dbs.keys.remove(key);
       if (this.#queued.get(key) === entry) {
         // Never handed to LMDB: nothing stored to remove.
         this.#queued.delete(key);
@@ -91,10 +98,13 @@ export class ResponseCache {
     if (!dbs) return;
     const now = this.#now();
     const queued = this.#queued.get(key);
-    const previous = queued ?? this.#pending.get(key) ?? dbs.entries.get(key);
+    const previous = queued ?? this.#pending.get(key) ?? (dbs.keys.mayHold(key) ? dbs.entries.get(key) : undefined);
     // A stored entry's insertion-order record goes with it (one still queued has none yet).
     if (previous && !queued) this.#replacedOrder.push([previous.createdAt, key]);
-    if (!previous) dbs.count++;
+    if (!previous) {
+      dbs.count++;
+      dbs.keys.add(key);
+    }
     const entry: CacheEntry = {
       v: CACHE_ENTRY_VERSION,
       createdAt: now,
@@ -209,6 +219,7 @@ export class ResponseCache {
       if (entry && entry.createdAt === createdAt) {
         this.#pending.delete(key);
         void dbs.entries.remove(key);
+        dbs.keys.remove(key);
         removed++;
       }
     }
@@ -218,6 +229,7 @@ export class ResponseCache {
       this.#pending.delete(key);
       void dbs.order.remove([entry.createdAt, key]);
       void dbs.entries.remove(key);
+      dbs.keys.remove(key);
       removed++;
     }
     // Then those still waiting for their write; one that replaces a stored entry takes that with it.
@@ -225,6 +237,7 @@ export class ResponseCache {
       if (removed >= excess) break;
       this.#queued.delete(key);
       void dbs.entries.remove(key);
+      dbs.keys.remove(key);
       removed++;
     }
     dbs.count -= removed;
@@ -239,7 +252,10 @@ export class ResponseCache {
     this.#pending.clear();
     const entries = openCacheDb(root);
     const order = root.openDB<null, [number, string]>({ name: ORDER_DB_NAME, encoding: 'msgpack' });
-    this.#dbs = { root, entries, order, count: cacheEntryCount(entries) };
+    // Every stored key into the filter (the shared-structures record is not an entry).
+    const keys = new KeyFilter();
+    for (const key of entries.getKeys()) if (typeof key === 'string') keys.add(key);
+    this.#dbs = { root, entries, order, count: keys.size, keys };
     return this.#dbs;
   }
 }

@@ -20,12 +20,6 @@ export function openCacheDb(root: RootDatabase): Database<CacheEntry, string> {
   return root.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack', sharedStructuresKey: CACHE_STRUCTURES_KEY });
 }
 
-/** Cache entries in `db` (its shared structures record left out). */
-export function cacheEntryCount(db: Database<CacheEntry, string>): number {
-  const stored = (db.getStats() as { entryCount: number }).entryCount;
-  return db.doesExist(CACHE_STRUCTURES_KEY as unknown as string) ? stored - 1 : stored;
-}
-
 /** The entry if it is still servable at `now` (ms since the epoch), else undefined. */
 export function unexpired(entry: CacheEntry | undefined, now: number): CacheEntry | undefined {
   return entry !== undefined && entry.expiresAt > now ? entry : undefined;

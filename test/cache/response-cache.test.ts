@@ -1,13 +1,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RootDatabase } from 'lmdb';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Database, RootDatabase } from 'lmdb';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
 import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from '../../src/cache/types.js';
-import { CACHE_STRUCTURES_KEY, cacheEntryCount, openCacheDb } from '../../src/workers/cache-db.js';
+import { CACHE_STRUCTURES_KEY, openCacheDb } from '../../src/workers/cache-db.js';
+import { KeyFilter } from '../../src/cache/key-filter.js';
+
+/** Entries stored in `db` (its shared-structures record left out). */
+function cacheEntryCount(db: Database<CacheEntry, string>): number {
+  let count = 0;
+  for (const key of db.getKeys()) if (typeof key === 'string') count++;
+  return count;
+}
 
 const answer = (n: number): CompletedAnswer => ({
   status: 200,
@@ -155,6 +163,36 @@ describe('ResponseCache', () => {
     expect(cacheEntryCount(openCacheDb(db))).toBe(2);
   });
 
+  it('knows a miss without reading LMDB, and finds what an earlier process stored', async () => {
+    const db = open();
+    const first = new ResponseCache(() => db, { maxEntries: 10 });
+    first.put('stored', answer(1), 'chat.completions', 60_000);
+    await first.flush();
+
+    // A new cache on the same environment (a restart): its key filter is built from what is stored.
+    const openDB = db.openDB.bind(db);
+    const reads: string[] = [];
+    vi.spyOn(db, 'openDB').mockImplementation(((options: { name: string }) => {
+      const opened = openDB(options as never) as Database<CacheEntry, string>;
+      if (options.name === CACHE_DB_NAME) {
+        const get = opened.get.bind(opened);
+        opened.get = (key: string) => {
+          reads.push(key);
+          return get(key);
+        };
+      }
+      return opened;
+    }) as never);
+    const second = new ResponseCache(() => db, { maxEntries: 10 });
+    expect(second.size).toBe(1);
+    expect(second.get('absent')).toBeUndefined();
+    second.put('new', answer(2), 'chat.completions', 60_000);
+    expect(reads).toEqual([]); // neither the miss nor the put of a new key read LMDB
+    expect(ResponseCache.toAnswer(second.get('stored')!).value).toEqual({ n: 1 });
+    expect(reads).toEqual(['stored']);
+    await second.flush();
+  });
+
   it('misses and stores nothing while the store is down', () => {
     const cache = new ResponseCache(() => undefined, { maxEntries: 2 });
     cache.put('k', answer(1), 'chat.completions', 60_000);
@@ -184,3 +222,30 @@ describe('ResponseCache', () => {
   });
 });
 
+describe('KeyFilter', () => {
+  it('says no only for keys not held, counting keys whose tags collide', () => {
+    const filter = new KeyFilter();
+    // Two different keys with the same tag, found by search: removing one keeps the other.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const key = `v1:key-${i}`;
+      const other = seen.get(KeyFilter.tag(key));
+      if (other !== undefined) pair = [other, key];
+      else seen.set(KeyFilter.tag(key), key);
+      if (i > 1_000_000) throw new Error('no colliding pair found');
+    }
+    const [a, b] = pair;
+    expect(filter.mayHold(a)).toBe(false);
+    filter.add(a);
+    filter.add(b);
+    filter.remove(a);
+    expect(filter.mayHold(b)).toBe(true);
+    expect(filter.size).toBe(1);
+    filter.remove(b);
+    expect(filter.mayHold(a)).toBe(false);
+    expect(filter.size).toBe(0);
+    for (let i = 0; i < 1000; i++) filter.add(`k${i}`);
+    for (let i = 0; i < 1000; i++) expect(filter.mayHold(`k${i}`)).toBe(true);
+  });
+});
