@@ -4,19 +4,17 @@ import { Flight } from './flight.js';
 /** Most finished answers kept for the dedupe window (the oldest go first). */
 const MAX_RECENT = 10_000;
 
-/** What `recent` gives for an answer the response cache holds: read it from there. */
-export const IN_CACHE = Symbol('in the response cache');
-
 /**
  * Identical requests, by key: those in flight (a Flight each) and those that finished
  * within the dedupe window (their answer). Errors are never kept: the next identical
  * request tries again. An answer the response cache keeps for at least the window is not
- * kept twice: the window remembers only that it finished (`IN_CACHE`), so under load
- * thousands of answers are not held in memory for seconds (old-generation garbage for the GC).
+ * kept here at all: the cache entry's `createdAt` says when it finished, so the gateway finds
+ * it there (`Gateway`), and under load thousands of answers and keys are not held in memory for
+ * seconds (old-generation garbage for the GC).
  */
 export class DedupeRegistry {
   readonly #inFlight = new Map<string, Flight>();
-  readonly #recent = new Map<string, { answer: CompletedAnswer | typeof IN_CACHE; expiresAt: number }>();
+  readonly #recent = new Map<string, { answer: CompletedAnswer; expiresAt: number }>();
 
   constructor(
     private readonly windowMs: number,
@@ -35,20 +33,21 @@ export class DedupeRegistry {
 
   /**
    * Starts a flight for `key`; it leaves the registry when it settles. `cachedForMs`: how long the
-   * response cache will keep its answer (the TTL when this request writes the cache, else 0).
+   * response cache will keep its answer (the TTL when this request writes the cache, else 0); from
+   * the window's full length on, the registry does not keep it too.
    */
   start(key: string, cachedForMs = 0): Flight {
     const flight = new Flight(key);
     this.#inFlight.set(key, flight);
     flight.onSettled((answer) => {
       if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
-      if (answer && this.windowMs > 0 && answer.status < 400) this.#remember(key, cachedForMs >= this.windowMs ? IN_CACHE : answer);
+      if (answer && this.windowMs > 0 && answer.status < 400 && cachedForMs < this.windowMs) this.#remember(key, answer);
     });
     return flight;
   }
 
-  /** An answer to `key` that finished within the window, or `IN_CACHE` when the response cache has it. */
-  recent(key: string): CompletedAnswer | typeof IN_CACHE | undefined {
+  /** An answer to `key` that finished within the window (and that the response cache does not keep). */
+  recent(key: string): CompletedAnswer | undefined {
     const entry = this.#recent.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
@@ -58,7 +57,7 @@ export class DedupeRegistry {
     return entry.answer;
   }
 
-  #remember(key: string, answer: CompletedAnswer | typeof IN_CACHE): void {
+  #remember(key: string, answer: CompletedAnswer): void {
     const now = this.now();
     this.#recent.delete(key); // re-insert at the end: insertion order = expiry order
     this.#recent.set(key, { answer, expiresAt: now + this.windowMs });

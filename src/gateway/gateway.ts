@@ -16,7 +16,7 @@ import { cachePolicy } from '../cache/policy.js';
 import { replayAnswer } from '../cache/replay.js';
 import { ResponseCache } from '../cache/response-cache.js';
 import { Flight } from '../dedupe/flight.js';
-import { DedupeRegistry, IN_CACHE } from '../dedupe/registry.js';
+import { DedupeRegistry } from '../dedupe/registry.js';
 import { isDeterministic, requestKey } from '../keys/request-key.js';
 import { computeRequestKey } from '../keys/key-service.js';
 import type { WorkerPool } from '../workers/pool.js';
@@ -200,9 +200,8 @@ export class Gateway {
         }
         if (policy.read || policy.write) meta.cache = 'miss';
         if (policy.joinRecent) {
-          let recent = this.#dedupe.recent(key);
-          // Kept in the cache only: read it there, unless the cache read above already missed it.
-          if (recent === IN_CACHE) recent = policy.read ? undefined : this.#cachedAnswer(key);
+          // An answer the cache also stored is kept only there; the cache read above already missed it.
+          const recent = this.#dedupe.recent(key) ?? (policy.read ? undefined : this.#recentInCache(key));
           if (recent) {
             outcome = 'dedupe.joined';
             bus.publish('dedupe.joined', { requestId: req.requestId, agentId: req.agentId, model: route.target.name, finished: true });
@@ -296,10 +295,10 @@ export class Gateway {
     }
   }
 
-  /** The cache's answer to `key`, if it holds one. */
-  #cachedAnswer(key: string): CompletedAnswer | undefined {
+  /** The cache's answer to `key` if it was stored within the dedupe window (for a request that may not read the cache). */
+  #recentInCache(key: string): CompletedAnswer | undefined {
     const entry = this.#cache.get(key);
-    return entry ? ResponseCache.toAnswer(entry) : undefined;
+    return entry && entry.createdAt > this.#now() - this.deps.config.dedupe.windowMs ? ResponseCache.toAnswer(entry) : undefined;
   }
 
   /** The router's plan; with no backend at all usable, "no backend" is answered as NO_BACKEND_REACHABLE (what to set). */
