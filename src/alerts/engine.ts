@@ -116,7 +116,7 @@ export class AlertEngine {
       else if (current) {
         // Still firing: keep the numbers fresh for /admin/alerts, without a new event.
         current.value = condition.value;
-        current.message = condition.message;
+        current.message = condition.message();
       }
     }
   }
@@ -126,7 +126,7 @@ export class AlertEngine {
       key: condition.key,
       rule: rule.id,
       kind: rule.kind,
-      message: condition.message,
+      message: condition.message(),
       value: condition.value,
       threshold: condition.threshold,
       labels: condition.labels,

@@ -11,7 +11,12 @@ export interface Condition {
   /** The measured value (a rate, a count, a duration in ms) and the threshold it is compared with. */
   value: number;
   threshold: number;
-  message: string;
+  /**
+   * What the condition says, in words: a function, because conditions are checked on every event a
+   * rule watches (every request, for the default rules) and the text is needed only when an alert
+   * is raised or is active.
+   */
+  message: () => string;
   labels: Record<string, string>;
 }
 
@@ -58,7 +63,7 @@ export function evaluatorFor(rule: AlertRule): RuleEvaluator {
               firing: total >= rule.minRequests && rate >= rule.threshold,
               value: rate,
               threshold: rule.threshold,
-              message: `${percent(rate)} of ${total} requests failed with a server-side error in the last ${seconds(rule.windowMs)} (alert at ${percent(rule.threshold)})`,
+              message: () => `${percent(rate)} of ${total} requests failed with a server-side error in the last ${seconds(rule.windowMs)} (alert at ${percent(rule.threshold)})`,
               labels: {},
             },
           ];
@@ -80,7 +85,7 @@ export function evaluatorFor(rule: AlertRule): RuleEvaluator {
               firing: total >= rule.minRequests && rate < rule.below,
               value: rate,
               threshold: rule.below,
-              message: `cache hit rate ${percent(rate)} over ${total} lookups in the last ${seconds(rule.windowMs)} (alert below ${percent(rule.below)})`,
+              message: () => `cache hit rate ${percent(rate)} over ${total} lookups in the last ${seconds(rule.windowMs)} (alert below ${percent(rule.below)})`,
               labels: {},
             },
           ];
@@ -97,9 +102,10 @@ export function evaluatorFor(rule: AlertRule): RuleEvaluator {
           const rejected = window.counts(now).total;
           const depth = rule.queueDepth === undefined ? 0 : gauges.queueDepth();
           const deep = rule.queueDepth !== undefined && depth >= rule.queueDepth;
-          const message = deep
-            ? `${depth} requests are waiting for a rate limit (alert at ${rule.queueDepth}); ${rejected} rejected in the last ${seconds(rule.windowMs)}`
-            : `${rejected} requests rejected by the rate limits in the last ${seconds(rule.windowMs)} (alert at ${rule.rejections})`;
+          const message = () =>
+            deep
+              ? `${depth} requests are waiting for a rate limit (alert at ${rule.queueDepth}); ${rejected} rejected in the last ${seconds(rule.windowMs)}`
+              : `${rejected} requests rejected by the rate limits in the last ${seconds(rule.windowMs)} (alert at ${rule.rejections})`;
           return [{ key: rule.id, firing: rejected >= rule.rejections || deep, value: deep ? depth : rejected, threshold: deep ? rule.queueDepth! : rule.rejections, message, labels: {} }];
         },
       };
@@ -118,7 +124,7 @@ export function evaluatorFor(rule: AlertRule): RuleEvaluator {
               firing: added >= rule.count,
               value: added,
               threshold: rule.count,
-              message: `${added} requests dead-lettered in the last ${seconds(rule.windowMs)} (alert at ${rule.count})`,
+              message: () => `${added} requests dead-lettered in the last ${seconds(rule.windowMs)} (alert at ${rule.count})`,
               labels: {},
             },
           ];
@@ -145,7 +151,7 @@ export function evaluatorFor(rule: AlertRule): RuleEvaluator {
               firing: since !== undefined && openMs >= rule.forMs,
               value: openMs,
               threshold: rule.forMs,
-              message: `backend ${backend}'s circuit breaker has been open for ${seconds(openMs)} (alert after ${seconds(rule.forMs)})`,
+              message: () => `backend ${backend}'s circuit breaker has been open for ${seconds(openMs)} (alert after ${seconds(rule.forMs)})`,
               labels: { backend },
             };
           }),

@@ -87,8 +87,10 @@ export class CanonicalWriter {
   /** Appends an object's canonical text, leaving out the members named in `omit`. */
   object(object: Readonly<Record<string, unknown>>, omit: ReadonlySet<string> | undefined): void {
     const keys = Object.keys(object);
-    // Without a comparator, sort() compares strings by UTF-16 code units, and needs no callback.
-    keys.sort();
+    // By UTF-16 code units (what sort() without a comparator does). Request objects are small, and
+    // sort() copies every array into a work array first: a quarter of a key's allocations.
+    if (keys.length > SMALL_OBJECT_KEYS) keys.sort();
+    else insertionSort(keys);
     this.text += '{';
     let first = true;
     for (let i = 0; i < keys.length; i++) {
@@ -175,6 +177,22 @@ export class CanonicalWriter {
     this.#hash ??= createHash(this.hashAlgorithm!);
     this.#hash.update(this.text);
     this.text = '';
+  }
+}
+
+/** Objects with at most this many keys are sorted in place by insertion. */
+const SMALL_OBJECT_KEYS = 16;
+
+/** Sorts `keys` in place by UTF-16 code units, allocating nothing. */
+function insertionSort(keys: string[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
   }
 }
 

@@ -64,9 +64,6 @@ const UNIT_MS: Record<string, number> = {
   h: 3600 * SECOND,
   d: 86_400 * SECOND,
 };
-/** A Go-style duration: one or more `<number><unit>` terms, nothing else (`1h2m3.5s`, `12ms`, `6m0s`). */
-const DURATION = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/;
-const DURATION_TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g;
 const PLAIN_NUMBER = /^\d+(?:\.\d*)?$|^\.\d+$/;
 const SIGNED_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
@@ -85,18 +82,55 @@ const WINDOW_UNIT_MS: Record<string, number | undefined> = {
 
 /**
  * A Go-style duration string in milliseconds (`2m59.56s` → 179560), or undefined when the text is
- * not one (a bare number has no unit and is not a duration here). Never throws.
+ * not one (a bare number has no unit and is not a duration here). Never throws. The grammar: one or
+ * more `<number><unit>` terms and nothing else, `(?:(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d))+`.
  */
 export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!DURATION.test(trimmed)) return undefined;
+  // By hand, not by regex: every answer's reset headers come through here.
+  const s = text.trim();
+  const n = s.length;
+  if (n === 0) return undefined;
   let total = 0;
-  for (const match of trimmed.matchAll(DURATION_TERM)) {
-    const unit = UNIT_MS[match[2] ?? ''];
-    if (unit === undefined) return undefined;
-    total += Number(match[1]) * unit;
+  let i = 0;
+  while (i < n) {
+    const start = i;
+    while (i < n && isDigit(s.charCodeAt(i))) i++;
+    const wholeDigits = i - start;
+    let fractionDigits = 0;
+    if (i < n && s.charCodeAt(i) === 0x2e /* . */) {
+      i++;
+      const fractionStart = i;
+      while (i < n && isDigit(s.charCodeAt(i))) i++;
+      fractionDigits = i - fractionStart;
+    }
+    if (wholeDigits === 0 && fractionDigits === 0) return undefined;
+    const value = Number(s.slice(start, i));
+    const c = s.charCodeAt(i);
+    const next = s.charCodeAt(i + 1);
+    let unit: number;
+    if (c === 0x6d /* m */) {
+      unit = next === 0x73 /* s */ ? 1 : 60 * SECOND;
+      i += next === 0x73 ? 2 : 1;
+    } else if (c === 0x73 /* s */) {
+      unit = SECOND;
+      i++;
+    } else if (c === 0x68 /* h */) {
+      unit = 3600 * SECOND;
+      i++;
+    } else if (c === 0x64 /* d */) {
+      unit = 86_400 * SECOND;
+      i++;
+    } else if (next === 0x73 && (c === 0x6e /* n */ || c === 0x75 /* u */ || c === 0xb5 /* µ */ || c === 0x3bc /* μ */)) {
+      unit = c === 0x6e ? 1e-6 : 1e-3;
+      i += 2;
+    } else return undefined;
+    total += value * unit;
   }
   return Number.isFinite(total) ? total : undefined;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
 }
 
 /**
@@ -127,7 +161,9 @@ export function retryAfterFromMessage(message: string): number | undefined {
  */
 export function parseRateLimitHeaders(headers: ResponseHeaders, now: number, options: ParseRateLimitOptions = {}): QuotaSnapshot {
   const wallNow = options.wallNow ?? now;
-  const windows: Record<Resource, Map<string, WindowReading>> = { requests: new Map(), tokens: new Map() };
+  // Made only when a rate-limit header is there (most local backends send none).
+  let requestWindows: Map<string, WindowReading> | undefined;
+  let tokenWindows: Map<string, WindowReading> | undefined;
   let retryAfterAt: number | undefined;
   let retryAfterMsAt: number | undefined;
 
@@ -151,9 +187,9 @@ export function parseRateLimitHeaders(headers: ResponseHeaders, now: number, opt
       if (retryAfterMsAt === undefined && Number.isFinite(ms)) retryAfterMsAt = now + ms;
       continue;
     }
-    const field = classifyHeader(name);
+    const field = classified(name);
     if (field === undefined) continue;
-    const reading = readingFor(windows[field.resource], field.window);
+    const reading = readingFor(field.resource === 'tokens' ? (tokenWindows ??= new Map()) : (requestWindows ??= new Map()), field);
     if (field.kind === 'reset') {
       const at = parseResetAt(value, now, wallNow);
       if (at !== undefined && reading.resetAt === undefined) reading.resetAt = at;
@@ -164,8 +200,8 @@ export function parseRateLimitHeaders(headers: ResponseHeaders, now: number, opt
   }
 
   const snapshot: QuotaSnapshot = { observedAt: now };
-  const requests = mostConstraining(windows.requests, now);
-  const tokens = mostConstraining(windows.tokens, now);
+  const requests = requestWindows && mostConstraining(requestWindows, now);
+  const tokens = tokenWindows && mostConstraining(tokenWindows, now);
   if (requests?.remaining !== undefined) snapshot.remainingRequests = requests.remaining;
   if (requests?.limit !== undefined) snapshot.limitRequests = requests.limit;
   if (requests?.resetAt !== undefined) snapshot.resetRequestsAt = requests.resetAt;
@@ -183,6 +219,24 @@ interface HeaderField {
   kind: 'limit' | 'remaining' | 'reset';
   /** The window's name as the header spells it (`''` when the header names none). */
   window: string;
+  /** The window's length when its name says it (`windowLengthMs`). */
+  lengthMs?: number | undefined;
+}
+
+/** Header names already classified (null: not a rate-limit header); a backend sends the same few every time. */
+const CLASSIFIED = new Map<string, HeaderField | null>();
+/** Bounds CLASSIFIED, so that a backend sending ever-new header names cannot grow it. */
+const MAX_CLASSIFIED = 512;
+
+function classified(name: string): HeaderField | undefined {
+  let field = CLASSIFIED.get(name);
+  if (field === undefined) {
+    const found = classifyHeader(name);
+    if (found !== undefined) found.lengthMs = windowLengthMs(found.window);
+    field = found ?? null;
+    if (CLASSIFIED.size < MAX_CLASSIFIED) CLASSIFIED.set(name, field);
+  }
+  return field ?? undefined;
 }
 
 function classifyHeader(name: string): HeaderField | undefined {
@@ -201,13 +255,12 @@ function classifyHeader(name: string): HeaderField | undefined {
   return undefined;
 }
 
-function readingFor(map: Map<string, WindowReading>, window: string): WindowReading {
-  let reading = map.get(window);
+function readingFor(map: Map<string, WindowReading>, field: HeaderField): WindowReading {
+  let reading = map.get(field.window);
   if (reading === undefined) {
     reading = {};
-    const lengthMs = windowLengthMs(window);
-    if (lengthMs !== undefined) reading.lengthMs = lengthMs;
-    map.set(window, reading);
+    if (field.lengthMs !== undefined) reading.lengthMs = field.lengthMs;
+    map.set(field.window, reading);
   }
   return reading;
 }
@@ -221,13 +274,12 @@ function windowLengthMs(window: string): number | undefined {
 }
 
 function mostConstraining(map: Map<string, WindowReading>, now: number): WindowReading | undefined {
-  const readings = [...map.values()].map((reading) =>
-    // Mistral sends no resets; a fixed or sliding window of this length frees up by then at the latest.
-    reading.resetAt === undefined && reading.lengthMs !== undefined && reading.remaining !== undefined ? { ...reading, resetAt: now + reading.lengthMs } : reading,
-  );
   let best: WindowReading | undefined;
-  for (const reading of readings) {
+  for (const reading of map.values()) {
     if (reading.remaining === undefined) continue;
+    // Mistral sends no resets; a fixed or sliding window of this length frees up by then at the latest.
+    // (The readings are this call's own: estimating in place changes nothing outside.)
+    if (reading.resetAt === undefined && reading.lengthMs !== undefined) reading.resetAt = now + reading.lengthMs;
     if (
       best === undefined ||
       reading.remaining < (best.remaining ?? Infinity) ||
@@ -238,7 +290,7 @@ function mostConstraining(map: Map<string, WindowReading>, now: number): WindowR
   }
   if (best !== undefined) return best;
   // No remaining count anywhere: keep the smallest limit, which still says something about the backend.
-  for (const reading of readings) {
+  for (const reading of map.values()) {
     if (reading.limit !== undefined && (best === undefined || reading.limit < (best.limit ?? Infinity))) best = reading;
   }
   return best;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   NEARLY_EXHAUSTED_SCORE,
@@ -33,6 +34,25 @@ describe('parseDuration', () => {
 
   it.each(['', '12', '1.5', 's', '-1s', '1x', '1 s', '1s garbage', 'ms', '1e3s', 'Infinity', '1..2s'])('%j is not a duration', (text) => {
     expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('agrees with the grammar written as a regular expression, on any text made of its characters', () => {
+    const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    const reference = (text: string): number | undefined => {
+      const trimmed = text.trim();
+      if (!/^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+      let total = 0;
+      for (const match of trimmed.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) total += Number(match[1]) * units[match[2]!]!;
+      return Number.isFinite(total) ? total : undefined;
+    };
+    const piece = fc.constantFrom('0', '1', '7', '59', '.', '5.', '.25', 'ms', 'm', 's', 'h', 'd', 'ns', 'us', 'µs', 'μs', 'n', 'u', 'x', ' ', 'e');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const text = pieces.join('');
+        expect(parseDuration(text)).toBe(reference(text));
+      }),
+      { seed: 20261128, numRuns: 3000 },
+    );
   });
 });
 
