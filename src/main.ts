@@ -8,6 +8,7 @@ import { loadConfig } from './config/load.js';
 import { createLogger } from './log/logger.js';
 import { startOptimizer } from './optimizer.js';
 import { StoreError } from './store/open-store.js';
+import { applyHeapGrowth } from './runtime/heap-growth.js';
 
 /** The local inspector relay's port unless `--inspect-port` says otherwise. */
 const DEFAULT_INSPECT_PORT = 8090;
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  applyHeapGrowth(config.runtime.heapGrowingPercent);
   const logger = createLogger({ level: config.log.level });
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception');

@@ -307,6 +307,14 @@ export interface OptimizerConfig {
     jitterSeed?: number;
   };
   supervision: SupervisionConfig;
+  /** The Node.js process the optimizer runs in. */
+  runtime: {
+    /**
+     * How much V8 lets the old generation grow past what survived the last full GC before it
+     * collects again, in percent (V8's `--heap-growing-percent`); 0 leaves V8's own choice.
+     */
+    heapGrowingPercent: number;
+  };
 }
 
 /** What `loadConfig` reads besides the file: CLI flags and env overrides. */
