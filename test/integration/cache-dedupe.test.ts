@@ -44,37 +44,37 @@ describe('response cache and dedupe', () => {
     expect(upstream.calls).toBe(calls + 2);
   });
 
-  it('does not cache non-deterministic requests, but collapses a duplicate within the dedupe window', async () => {
+  /**
+   * A non-deterministic request for `content` (with `firstHeaders`), a plain duplicate right after
+   * it, which must join its answer, and one more past the 300 ms window, which must go upstream.
+   */
+  async function duplicateWithinThenPastWindow(content: string, firstHeaders: Record<string, string> = {}): Promise<{ first: Answer; duplicate: Answer }> {
     const upstream = stack.upstreams.main!;
     const calls = upstream.calls;
-    const first = await chat(stack, { messages: user('creative'), temperature: 0.9 });
-    const duplicate = await chat(stack, { messages: user('creative'), temperature: 0.9 });
-    expect(first.headers.get('x-cache')).toBe('bypass');
-    expect(duplicate.headers.get('x-dedupe')).toBe('joined');
-    expect(duplicate.body).toEqual(first.body);
-    expect(upstream.calls).toBe(calls + 1);
-    await new Promise((resolve) => setTimeout(resolve, 350)); // past the 300 ms window
-    const later = await chat(stack, { messages: user('creative'), temperature: 0.9 });
-    expect(later.headers.get('x-dedupe')).toBe('leader');
-    expect(upstream.calls).toBe(calls + 2);
-  });
-
-  it('answers a duplicate within the window from the cache’s copy when the duplicate may not read the cache itself', async () => {
-    const upstream = stack.upstreams.main!;
-    const calls = upstream.calls;
-    // Cached because of max-age (for longer than the window): the window keeps no second copy.
-    const first = await chat(stack, { messages: user('kept once'), temperature: 0.9 }, { 'cache-control': 'max-age=60' });
-    expect(first.headers.get('x-cache')).toBe('miss');
-    // Not deterministic and no max-age: this one may not read the cache, but it may join a recent answer.
-    const duplicate = await chat(stack, { messages: user('kept once'), temperature: 0.9 });
+    const first = await chat(stack, { messages: user(content), temperature: 0.9 }, firstHeaders);
+    const duplicate = await chat(stack, { messages: user(content), temperature: 0.9 });
     expect(duplicate.headers.get('x-cache')).toBe('bypass');
     expect(duplicate.headers.get('x-dedupe')).toBe('joined');
     expect(duplicate.body).toEqual(first.body);
     expect(upstream.calls).toBe(calls + 1);
     await new Promise((resolve) => setTimeout(resolve, 350)); // past the 300 ms window
-    const later = await chat(stack, { messages: user('kept once'), temperature: 0.9 });
+    const later = await chat(stack, { messages: user(content), temperature: 0.9 });
     expect(later.headers.get('x-dedupe')).toBe('leader');
     expect(upstream.calls).toBe(calls + 2);
+    return { first, duplicate };
+  }
+
+  it('does not cache non-deterministic requests, but collapses a duplicate within the dedupe window', async () => {
+    const { first } = await duplicateWithinThenPastWindow('creative');
+    expect(first.headers.get('x-cache')).toBe('bypass');
+  });
+
+  it('answers a duplicate within the window from the cache’s copy when the duplicate may not read the cache itself', async () => {
+    // The first is cached because of max-age (for longer than the window): the window keeps no second
+    // copy. The duplicate, not deterministic and without max-age, may not read the cache, but it may
+    // join a recent answer: it gets the cache's copy, within the window only.
+    const { first } = await duplicateWithinThenPastWindow('kept once', { 'cache-control': 'max-age=60' });
+    expect(first.headers.get('x-cache')).toBe('miss');
     // The request that may read the cache still gets the cached copy.
     const cached = await chat(stack, { messages: user('kept once'), temperature: 0.9 }, { 'cache-control': 'max-age=60' });
     expect(cached.headers.get('x-cache')).toBe('hit');
