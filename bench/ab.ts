@@ -18,7 +18,9 @@
  * on, every request a miss) or `cache-hit`; AB_ROUNDS (10); AB_SECONDS per measurement (2);
  * AB_CONCURRENCY (50); AB_FLAGS_A / AB_FLAGS_B: node options for one side (e.g.
  * `--max-semi-space-size=8`); AB_CONFIG_A / AB_CONFIG_B: JSON merged into one side's optimizer config
- * (e.g. `{"dedupe":{"enabled":false}}`), to weigh one feature with the same build on both sides.
+ * (e.g. `{"dedupe":{"enabled":false}}`), to weigh one feature with the same build on both sides;
+ * AB_STREAM=1: streaming requests through the built-in generator (bench/lib/load.ts) instead of wrk,
+ * and each side's median time to the first chunk is reported too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +31,13 @@ import { optimizerConfig } from './lib/optimizer-config.js';
 import { freePort, killAllSync, pinSelf, readRss, startNode, startOptimizerProcess, type Started } from './lib/processes.js';
 import { TARGET_BODIES, type TargetId } from './lib/types.js';
 import { runWrk, writeWrkScripts } from './lib/wrk.js';
+import { runLoad } from './lib/load.js';
 
 interface Side {
   name: 'A' | 'B';
   dist: string;
   proc: Started;
-  rounds: { usPerRequest: number; rps: number }[];
+  rounds: { usPerRequest: number; rps: number; firstChunkMs: number | undefined }[];
   peakRssKiB: number;
 }
 
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
   const rounds = Math.floor(envNum('AB_ROUNDS', 10, 1));
   const seconds = envNum('AB_SECONDS', 2, 1);
   const concurrency = Math.floor(envNum('AB_CONCURRENCY', 50, 1));
+  const stream = process.env['AB_STREAM'] === '1';
   pinSelf('1');
   const dir = mkdtempSync(join(tmpdir(), 'optimizer-ab-'));
   process.once('exit', () => {
@@ -109,14 +113,17 @@ async function main(): Promise<void> {
       const rss = readRss(side.proc.pid);
       if (rss) side.peakRssKiB = Math.max(side.peakRssKiB, rss.rssKiB);
     }, 100);
-    const result = await runWrk({ url, concurrency, durationS, script: scripts[TARGET_BODIES[target]], nonce: `${nonce}-${side.name}-${tag}`, cpu: '1' });
+    const runNonce = `${nonce}-${side.name}-${tag}`;
+    const result = stream
+      ? await runLoad({ origin: `http://127.0.0.1:${side.proc.port}`, path: '/v1/chat/completions', concurrency, durationMs: durationS * 1000, maxRequests: 2_000_000, stream: true, nonce: runNonce, bodyMode: TARGET_BODIES[target] })
+      : await runWrk({ url, concurrency, durationS, script: scripts[TARGET_BODIES[target]], nonce: runNonce, cpu: '1' });
     clearInterval(sampler);
     const after = processTicks(side.proc.pid, false);
     if (before === undefined || after === undefined || result.ok === 0) throw new Error(`optimizer ${side.name}: nothing measured (${result.firstError ?? 'no answers'})`);
-    return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps };
+    return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps, firstChunkMs: result.ttfbMs?.p50 };
   };
 
-  process.stderr.write(`ab: ${target}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
+  process.stderr.write(`ab: ${target}${stream ? ' (streams)' : ''}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
   for (const side of sides) await measure(side, 'warmup', 2);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
   const row = (s: Side) =>
     `| ${s.name} | ${Math.round(median(s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(Math.min(...s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(median(s.rounds.map((r) => r.rps))).toLocaleString('en-US')} | ${(s.peakRssKiB / 1024).toFixed(0)} | ${s.rounds.map((r) => Math.round(r.usPerRequest)).join(' ')} |`;
   const lines = [
-    `A/B, ${target}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
+    `A/B, ${target}${stream ? ' streaming' : ''}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
     `A: ${a.dist}${describe('A')}`,
     `B: ${b.dist}${describe('B')}`,
     '',
@@ -144,6 +151,13 @@ async function main(): Promise<void> {
     '',
     `B/A, median of the paired rounds: ${median(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
   ];
+  if (stream) {
+    const firstChunk = (side: Side) => side.rounds.map((r) => r.firstChunkMs ?? Number.NaN);
+    const chunkRatios = firstChunk(a).map((ms, i) => firstChunk(b)[i]! / ms);
+    lines.push(
+      `first chunk p50 ms, median of the rounds: A ${median(firstChunk(a)).toFixed(3)}, B ${median(firstChunk(b)).toFixed(3)}; B/A ${median(chunkRatios).toFixed(3)} (rounds: ${chunkRatios.map((r) => r.toFixed(2)).join(' ')})`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
