@@ -243,7 +243,6 @@ export class ResponseCache {
     dbs.count -= removed;
   }
 
-
   #open(): Databases | undefined {
     const root = this.store();
     if (!root) return undefined;
