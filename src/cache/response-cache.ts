@@ -128,7 +128,9 @@ export class ResponseCache {
   flush(): Promise<void> {
     const dbs = this.#dbs;
     if (!dbs || dbs.root !== this.store()) {
-      this.#drop();
+      // The store went away (or was replaced): what waits for it is dropped, and what was opened on it
+      // (its count, its key filter) is rebuilt from the next store.
+      this.#forget();
       return Promise.resolve();
     }
     return this.#write(dbs);
@@ -175,12 +177,17 @@ export class ResponseCache {
     for (const [key, entry] of batch) if (this.#pending.get(key) === entry) this.#pending.delete(key);
   }
 
-  /** Waiting writes for a store that has gone (closed, or restarted): dropped, like a write to a closed store. */
-  #drop(): void {
+  /**
+   * Everything tied to a store that has gone (closed, or restarted): waiting writes are dropped, like
+   * writes to a closed store, and the databases, count and key filter are opened again on the next.
+   */
+  #forget(): void {
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#queued.clear();
     this.#replacedOrder = [];
+    this.#pending.clear();
+    this.#dbs = undefined;
   }
 
   /** Entries stored (approximately, between commits). */
@@ -247,8 +254,7 @@ export class ResponseCache {
     const root = this.store();
     if (!root) return undefined;
     if (this.#dbs?.root === root) return this.#dbs;
-    this.#drop();
-    this.#pending.clear();
+    this.#forget();
     const entries = openCacheDb(root);
     const order = root.openDB<null, [number, string]>({ name: ORDER_DB_NAME, encoding: 'msgpack' });
     // Every stored key into the filter (the shared-structures record is not an entry).

@@ -193,6 +193,22 @@ describe('ResponseCache', () => {
     await second.flush();
   });
 
+  it('drops the writes still waiting when the store goes away, and reopens on the new store with its keys', async () => {
+    const db = open();
+    let current: RootDatabase | undefined = db;
+    const cache = new ResponseCache(() => current, { maxEntries: 10, writeDelayMs: 10_000 });
+    cache.put('committed', answer(1), 'chat.completions', 60_000);
+    await cache.flush();
+    cache.put('waiting', answer(2), 'chat.completions', 60_000);
+    current = undefined; // the store actor stopped (crashed, restarting)
+    await cache.flush(); // nothing to write to: dropped, no throw
+    expect(cache.get('committed')).toBeUndefined();
+    current = db; // restarted on the same path
+    expect(ResponseCache.toAnswer(cache.get('committed')!).value).toEqual({ n: 1 });
+    expect(cache.get('waiting')).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
   it('misses and stores nothing while the store is down', () => {
     const cache = new ResponseCache(() => undefined, { maxEntries: 2 });
     cache.put('k', answer(1), 'chat.completions', 60_000);
