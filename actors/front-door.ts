@@ -16,6 +16,7 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
     store: () => runtime.store,
     limiter: runtime.limiter,
     deadLetters: runtime.deadLetters,
+    cache: runtime.cache,
     quotas: runtime.quotas,
     pool: () => runtime.pool,
     config: runtime.config,

@@ -9,6 +9,7 @@ import type { EventBus } from '../src/telemetry/event-bus.js';
 import type { Limiter } from '../src/limits/limiter.js';
 import type { WorkerPool } from '../src/workers/pool.js';
 import type { DeadLetters } from '../src/dlq/dead-letters.js';
+import type { ResponseCache } from '../src/cache/response-cache.js';
 import type { QuotaTracker } from '../src/resilience/quota.js';
 import type { ModelCatalog } from '../src/providers/catalog.js';
 import type { AutoRouting } from '../src/routing/auto.js';
@@ -47,6 +48,11 @@ export interface Runtime {
   quotas: ReadonlyMap<string, QuotaTracker>;
   /** Requests that exhausted every backend, in the store's LMDB environment. */
   deadLetters: DeadLetters;
+  /**
+   * The response cache, in the store's LMDB environment. One per process, like the store: it outlives
+   * front-door restarts, and the store actor opens it (its key filter) and flushes its waiting writes.
+   */
+  cache: ResponseCache;
   /** Counters, roll-ups and the Prometheus registry (undefined when `metrics.enabled` is false). */
   metrics: Metrics | undefined;
   startedAt: number;

@@ -6,7 +6,7 @@ import type { Runtime } from './runtime.js';
 /**
  * The store actor owns the LMDB environment and the Piscina worker pool that shares it
  * (the workers open the same environment for hashing large requests and cache reads):
- * both start with the actor and close, flushing pending writes, when it stops. A failure
+ * both start with the actor and close, flushing pending writes (the response cache's too), when it stops. A failure
  * to open them crashes the actor, and the supervisor decides what happens next.
  */
 export const storeActor = fromCallback<{ type: string }, { runtime: Runtime }>(({ input }) => {
@@ -19,7 +19,11 @@ export const storeActor = fromCallback<{ type: string }, { runtime: Runtime }>((
   });
   runtime.store = db;
   runtime.pool = pool;
+  // The cache's key filter is built from the stored keys now, before the front door takes requests.
+  runtime.cache.open();
   return () => {
+    // Writes the cache still holds go to LMDB before it closes (close waits for them).
+    if (runtime.store === db) void runtime.cache.flush();
     if (runtime.store === db) runtime.store = undefined;
     if (runtime.pool === pool) runtime.pool = undefined;
     runtime.closing = Promise.all([pool.close(), db.close()]).then(

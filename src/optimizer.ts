@@ -15,6 +15,7 @@ import { openStore } from './store/open-store.js';
 import { EventBus } from './telemetry/event-bus.js';
 import { Limiter } from './limits/limiter.js';
 import { DeadLetters } from './dlq/dead-letters.js';
+import { ResponseCache } from './cache/response-cache.js';
 import { QuotaTracker } from './resilience/quota.js';
 import type { Clock } from './limits/clock.js';
 import { Metrics } from './metrics/metrics.js';
@@ -92,6 +93,7 @@ export async function startOptimizer(options: StartOptions): Promise<Optimizer> 
     backendSpecs: [],
     limiter,
     deadLetters: new DeadLetters(() => runtime.store),
+    cache: new ResponseCache(() => runtime.store, { maxEntries: config.cache.maxEntries }),
     quotas: new Map(backends.map((b) => [b.id, new QuotaTracker()])),
     metrics: config.metrics.enabled ? new Metrics({ config, table: () => runtime.table, store: () => runtime.store, startedAt, cost: options.cost ?? catalogCost(() => runtime.catalog) }) : undefined,
     startedAt,

@@ -42,7 +42,7 @@ interface Databases {
  * The exact-match response cache, in the LMDB environment the store actor owns (and
  * the worker pool reads). Writes are not awaited: they wait up to `writeDelayMs` for
  * others and go to LMDB together, one commit off the response path (`flush` sends them
- * at once; the front door calls it when it closes). Expired entries are never served and
+ * at once; the store actor calls it before it closes the store). Expired entries are never served and
  * are removed when met; past `maxEntries` the oldest are evicted. When the store is down
  * (restarting), the cache misses and stores nothing rather than failing requests.
  */
@@ -67,8 +67,14 @@ export class ResponseCache {
   ) {
     this.#now = options.now ?? Date.now;
     this.#writeDelayMs = options.writeDelayMs ?? CACHE_WRITE_DELAY_MS;
-    // Opened now, not on the first request: building the key filter reads every stored key
-    // (≈ 80 ms for 100,000 entries, ≈ 330 ms on a cold start).
+  }
+
+  /**
+   * Opens the cache on the store now, not on the first request: building the key filter reads every
+   * stored key (≈ 80 ms for 100,000 entries, ≈ 330 ms on a cold start). Nothing while the store is down;
+   * otherwise the first use opens it.
+   */
+  open(): void {
     this.#open();
   }
 

@@ -45,6 +45,8 @@ export interface GatewayDeps {
   bus: EventBus;
   /** The LMDB environment while the store actor runs (undefined while it restarts). */
   store: () => RootDatabase | undefined;
+  /** The process's response cache; without one the gateway opens its own on `store` (tests). */
+  cache?: ResponseCache | undefined;
   /** The process's rate limiter (shared by every door). */
   limiter: Limiter;
   /** The worker pool while the store actor runs. */
@@ -85,7 +87,11 @@ export class Gateway {
     const now = deps.now ?? Date.now;
     this.#now = now;
     this.#adapters = adaptersFor(deps.config.backends);
-    this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
+    if (deps.cache) this.#cache = deps.cache;
+    else {
+      this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
+      this.#cache.open();
+    }
     this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
     this.#delivery = new Delivery({
       system: deps.system,
@@ -119,11 +125,6 @@ export class Gateway {
   /** Requests being answered right now. */
   get inFlight(): number {
     return this.#inFlight;
-  }
-
-  /** Hands the cache's waiting writes to LMDB now (before the store closes); resolves when committed. */
-  flushCache(): Promise<void> {
-    return this.#cache.flush();
   }
 
   /** Resolves when no request is in flight. */

@@ -1,3 +1,4 @@
+import type { ResponseCache } from '../cache/response-cache.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -49,6 +50,8 @@ export interface FrontDoorDeps {
   table: RoutingTable;
   /** The LMDB environment while the store actor runs. */
   store: () => RootDatabase | undefined;
+  /** The process's response cache (one per process; a gateway of its own when absent, in tests). */
+  cache?: ResponseCache | undefined;
   /** The process's rate limiter. */
   limiter: Limiter;
   /** The dead-letter queue. */
@@ -105,7 +108,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability, backends: deps.discovery?.backends.bind(deps.discovery) });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, cache: deps.cache, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability, backends: deps.discovery?.backends.bind(deps.discovery) });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );
@@ -206,8 +209,6 @@ export class FrontDoor {
   /** Closes everything now (idempotent). */
   close(): void {
     this.#draining = true;
-    // The cache's waiting writes go to LMDB before the store actor (stopped after this one) closes it.
-    void this.gateway.flushCache();
     this.eventStreams.closeAll();
     for (const ws of this.#wss.clients) ws.close(1001, 'optimizer shutting down');
     this.#wss.close();
