@@ -127,6 +127,7 @@ export class PrometheusMetrics {
     simpleGauge('sessions', 'Live agent session actors.', (r) => r.sessions);
     simpleGauge('in_flight', 'Requests being answered now.', (r) => r.inFlight);
     simpleGauge('dlq_size', 'Entries in the dead-letter queue.', (r) => r.dlqSize);
+    simpleGauge('cache_entries', 'Answers in the response cache (evicted past cache.maxEntries).', (r) => r.cacheEntries);
     new Gauge({
       name: `${METRIC_PREFIX}breaker_state`,
       help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open (absent while the backend is disabled or restarting).',

@@ -9,7 +9,8 @@ import type { GaugeReadings, GaugeSource } from './gauges.js';
 /**
  * The gauges of a running optimizer, read from the live parts (no I/O but an O(1) LMDB
  * stat for the dead-letter count): the limiter's queue, the front door's requests in
- * flight, the sessions supervisor's children and each backend's breaker.
+ * flight, the sessions supervisor's children, the response cache's entries (a count it
+ * keeps) and each backend's breaker.
  */
 export function runtimeGauges(runtime: Runtime): GaugeSource {
   return (): GaugeReadings => {
@@ -35,6 +36,7 @@ export function runtimeGauges(runtime: Runtime): GaugeSource {
       sessions: sessionsSnapshot?.status === 'active' ? sessionsSnapshot.context.specs.length : 0,
       inFlight: runtime.frontDoor?.gateway.inFlight ?? 0,
       dlqSize,
+      cacheEntries: runtime.cache.size,
       breakers,
     };
   };

@@ -21,7 +21,7 @@ export interface StatsReport {
   byModel: Breakdown;
   /** The last TIMELINE_MINUTES minutes, oldest first (zeros for a minute without traffic). */
   timeline: ({ minute: number } & Counters)[];
-  gauges: { queueDepth: number; sessions: number; inFlight: number; dlqSize: number };
+  gauges: { queueDepth: number; sessions: number; inFlight: number; dlqSize: number; cacheEntries: number };
   breakers: GaugeReadings['breakers'];
   /** Percentiles over the last LATENCY_WINDOW_MINUTES minutes, in ms (0 with `count` 0 when there was no answer). */
   latency: Record<LatencySource, LatencySummary>;
@@ -52,7 +52,7 @@ export function buildStats(input: {
     byBackend: lifetime.byBackend,
     byModel: lifetime.byModel,
     timeline: timeline.map((m) => ({ minute: m.minute, ...m.totals })),
-    gauges: { queueDepth: gauges.queueDepth, sessions: gauges.sessions, inFlight: gauges.inFlight, dlqSize: gauges.dlqSize },
+    gauges: { queueDepth: gauges.queueDepth, sessions: gauges.sessions, inFlight: gauges.inFlight, dlqSize: gauges.dlqSize, cacheEntries: gauges.cacheEntries },
     breakers: gauges.breakers,
     latency,
     latencyWindowMinutes: LATENCY_WINDOW_MINUTES,

@@ -32,6 +32,8 @@ async function chat(stack: Stack, agent: string, body: Record<string, unknown>, 
   return { status: response.status, headers: response.headers, text };
 }
 
+/** The one cacheable answer the scenario below produces (alice's `hello`, temperature 0). */
+const CACHE_ENTRIES = 1;
 const ask = (content: string, extra: Record<string, unknown> = {}) => ({ messages: [{ role: 'user', content }], ...extra });
 
 async function scrape(stack: Stack): Promise<{ exposition: Exposition; contentType: string | null }> {
@@ -155,6 +157,7 @@ describe('metrics through the real optimizer', () => {
     expect(sampleSum(m, 'optimizer_upstream_errors_total', { backend: 'spare', code: 'UPSTREAM_ERROR' })).toBe(3);
     expect(sampleSum(m, 'optimizer_dlq_enqueued_total')).toBe(1);
     expect(sampleSum(m, 'optimizer_dlq_size')).toBe(1);
+    expect(sampleSum(m, 'optimizer_cache_entries')).toBe(CACHE_ENTRIES);
     expect(sampleSum(m, 'optimizer_breaker_transitions_total', { backend: 'spare', state: 'opened' })).toBe(1);
     expect(sampleSum(m, 'optimizer_breaker_state', { backend: 'spare' })).toBe(2);
     expect(sampleSum(m, 'optimizer_breaker_state', { backend: 'main' })).toBe(0);
@@ -206,7 +209,7 @@ describe('metrics through the real optimizer', () => {
     expect(minutes).toEqual([...minutes].sort((a, b) => a - b));
     expect(minutes.every((m) => m % 60_000 === 0)).toBe(true);
     expect(report.timeline.reduce((sum, m) => sum + m.requests, 0)).toBe(19);
-    expect(report.gauges).toEqual({ queueDepth: 0, sessions: expect.any(Number), inFlight: 0, dlqSize: 1 });
+    expect(report.gauges).toEqual({ queueDepth: 0, sessions: expect.any(Number), inFlight: 0, dlqSize: 1, cacheEntries: CACHE_ENTRIES });
     expect(report.latency.cache.count).toBe(1);
     expect(report.latency.upstream.count).toBe(15); // alice 2 on main + 1 on spare, bob 1, greedy 5, patient 6
     expect(report.latency.upstream.p50).toBeGreaterThan(0);
