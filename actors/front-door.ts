@@ -13,7 +13,6 @@ export const frontDoorActor = fromPromise<void, { runtime: Runtime }>(async ({ i
   const frontDoor = new FrontDoor({
     system,
     root: () => runtime.root,
-    store: () => runtime.store,
     limiter: runtime.limiter,
     deadLetters: runtime.deadLetters,
     cache: runtime.cache,

@@ -22,9 +22,11 @@ export const storeActor = fromCallback<{ type: string }, { runtime: Runtime }>((
   // The cache's key filter is built from the stored keys now, before the front door takes requests.
   runtime.cache.open();
   return () => {
-    // Writes the cache still holds go to LMDB before it closes (close waits for them).
-    if (runtime.store === db) void runtime.cache.flush();
-    if (runtime.store === db) runtime.store = undefined;
+    if (runtime.store === db) {
+      // Writes the cache still holds go to LMDB before it closes (close waits for them).
+      void runtime.cache.flush();
+      runtime.store = undefined;
+    }
     if (runtime.pool === pool) runtime.pool = undefined;
     runtime.closing = Promise.all([pool.close(), db.close()]).then(
       () => undefined,

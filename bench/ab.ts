@@ -28,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { processTicks, TICKS_PER_S } from './lib/cpu.js';
 import { envNum } from './lib/env.js';
 import { optimizerConfig } from './lib/optimizer-config.js';
+import { mergeDeep } from '../src/config/load.js';
 import { freePort, killAllSync, pinSelf, readRss, startNode, startOptimizerProcess, type Started } from './lib/processes.js';
 import { TARGET_BODIES, type TargetId } from './lib/types.js';
 import { runWrk, writeWrkScripts } from './lib/wrk.js';
@@ -39,17 +40,6 @@ interface Side {
   proc: Started;
   rounds: { usPerRequest: number; rps: number; firstChunkMs: number | undefined }[];
   peakRssKiB: number;
-}
-
-/** `patch` merged into `base`, objects key by key (arrays and scalars replace). */
-function merged(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(patch)) {
-    const old = out[key];
-    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-    out[key] = isObject(old) && isObject(value) ? merged(old, value) : value;
-  }
-  return out;
 }
 
 const median = (xs: number[]): number => {
@@ -97,7 +87,7 @@ async function main(): Promise<void> {
       stem: name,
       script: join(dist, 'src/main.js'),
       dir,
-      config: patch ? merged(config, JSON.parse(patch) as Record<string, unknown>) : config,
+      config: patch ? mergeDeep(config, JSON.parse(patch)) : config,
       port: await freePort(),
       cpu: '0',
       nodeArgs: flags ? flags.split(' ').filter(Boolean) : undefined,

@@ -426,7 +426,7 @@ function checkSupervision(supervision: unknown, problems: ConfigProblem[]): void
 // ── helpers ────────────────────────────────────────────────────────────────────
 
 /** Objects merge key by key; arrays and scalars in `over` replace; the result shares nothing with the inputs. */
-function mergeDeep(base: unknown, over: unknown): unknown {
+export function mergeDeep(base: unknown, over: unknown): unknown {
   if (over === undefined) return structuredClone(base);
   if (isRecord(base) && isRecord(over)) {
     const out: JsonObject = structuredClone(base) as JsonObject;

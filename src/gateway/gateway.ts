@@ -10,7 +10,6 @@ import type { EventBus } from '../telemetry/event-bus.js';
 import type { AdapterRequest, ProviderAdapter } from '../providers/adapter.js';
 import { adapterFor, adaptersFor } from '../providers/adapters.js';
 import { readText, relayJson, relayStream } from './relay.js';
-import type { RootDatabase } from 'lmdb';
 import type { CompletedAnswer } from '../cache/answer.js';
 import { cachePolicy } from '../cache/policy.js';
 import { replayAnswer } from '../cache/replay.js';
@@ -43,10 +42,8 @@ export interface GatewayDeps {
   config: OptimizerConfig;
   logger: Logger;
   bus: EventBus;
-  /** The LMDB environment while the store actor runs (undefined while it restarts). */
-  store: () => RootDatabase | undefined;
-  /** The process's response cache; without one the gateway opens its own on `store` (tests). */
-  cache?: ResponseCache | undefined;
+  /** The process's response cache (the runtime's: the store actor opens and flushes it). */
+  cache: ResponseCache;
   /** The process's rate limiter (shared by every door). */
   limiter: Limiter;
   /** The worker pool while the store actor runs. */
@@ -59,7 +56,7 @@ export interface GatewayDeps {
   availability?: Availability | undefined;
   /** Every backend known now, configured and discovered (for the adapter of one found after start). */
   backends?: (() => readonly BackendConfig[]) | undefined;
-  /** Wall clock for cache TTLs and the dedupe window (injected in tests). */
+  /** Wall clock for the dedupe window and provider timestamps (injected in tests). */
   now?: () => number;
 }
 
@@ -87,11 +84,7 @@ export class Gateway {
     const now = deps.now ?? Date.now;
     this.#now = now;
     this.#adapters = adaptersFor(deps.config.backends);
-    if (deps.cache) this.#cache = deps.cache;
-    else {
-      this.#cache = new ResponseCache(deps.store, { maxEntries: deps.config.cache.maxEntries, now });
-      this.#cache.open();
-    }
+    this.#cache = deps.cache;
     this.#dedupe = new DedupeRegistry(deps.config.dedupe.enabled ? deps.config.dedupe.windowMs : 0, now);
     this.#delivery = new Delivery({
       system: deps.system,

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AnyActorRef } from 'xstate';
-import type { RootDatabase } from 'lmdb';
 import type { Limiter } from '../limits/limiter.js';
 import type { DeadLetters } from '../dlq/dead-letters.js';
 import type { QuotaTracker } from '../resilience/quota.js';
@@ -48,10 +47,8 @@ export interface FrontDoorDeps {
   bus: EventBus;
   directory: AgentDirectory;
   table: RoutingTable;
-  /** The LMDB environment while the store actor runs. */
-  store: () => RootDatabase | undefined;
-  /** The process's response cache (one per process; a gateway of its own when absent, in tests). */
-  cache?: ResponseCache | undefined;
+  /** The process's response cache (one per process, in the store's LMDB environment). */
+  cache: ResponseCache;
   /** The process's rate limiter. */
   limiter: Limiter;
   /** The dead-letter queue. */
@@ -108,7 +105,7 @@ export class FrontDoor {
 
   constructor(private readonly deps: FrontDoorDeps) {
     const { config } = deps;
-    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, store: deps.store, cache: deps.cache, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability, backends: deps.discovery?.backends.bind(deps.discovery) });
+    this.gateway = new Gateway({ system: deps.system, config, logger: deps.logger, bus: deps.bus, cache: deps.cache, limiter: deps.limiter, pool: deps.pool, deadLetters: deps.deadLetters, quotas: deps.quotas, availability: deps.discovery?.availability, backends: deps.discovery?.backends.bind(deps.discovery) });
     this.#server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs, requestTimeout: config.server.requestTimeoutMs }, (req, res) =>
       this.#onRequest(req, res),
     );

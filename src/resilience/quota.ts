@@ -53,17 +53,6 @@ interface WindowReading {
 }
 
 const SECOND = 1000;
-const UNIT_MS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3, // U+00B5 micro sign, as Go prints it
-  μs: 1e-3, // U+03BC Greek mu
-  ms: 1,
-  s: SECOND,
-  m: 60 * SECOND,
-  h: 3600 * SECOND,
-  d: 86_400 * SECOND,
-};
 const PLAIN_NUMBER = /^\d+(?:\.\d*)?$|^\.\d+$/;
 const SIGNED_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$/;
 const RFC_3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})$/;
