@@ -82,6 +82,12 @@ export interface BreakerOutcomeEvent {
   at: number;
   /** The half-open period (`context.opens`) the call was admitted in as a probe; unset for calls admitted while closed. */
   probe?: number | undefined;
+  /**
+   * How many successes this event reports, all at `at` (1 when unset): successes of calls
+   * admitted while closed, batched by src/resilience/outcome-batch.ts. Read only for counted
+   * successes; a failure is always one.
+   */
+  count?: number | undefined;
 }
 
 /** Ask to make a call. `reply` runs synchronously, with the half-open period when it admits a probe. */
@@ -169,11 +175,11 @@ function slotOf(index: number): number {
 }
 
 /**
- * `window` with one more counted outcome at `at`. Buckets that fall out of the window as
- * `at` moves forward are emptied; an outcome older than the window (clocks of concurrent
- * callers may disagree a little) is dropped. Returns a new window; the old one is unchanged.
+ * `window` with `count` more counted outcomes (default one) at `at`, failed or not. Buckets that fall
+ * out of the window as `at` moves forward are emptied; outcomes older than the window (clocks of
+ * concurrent callers may disagree a little) are dropped. Returns a new window; the old one is unchanged.
  */
-export function recordInWindow(window: ErrorWindow, bucketMs: number, at: number, failed: boolean): ErrorWindow {
+export function recordInWindow(window: ErrorWindow, bucketMs: number, at: number, failed: boolean, count = 1): ErrorWindow {
   const index = Math.floor(at / bucketMs);
   if (index <= window.head - WINDOW_BUCKETS) return window;
   let calls: number[];
@@ -197,11 +203,11 @@ export function recordInWindow(window: ErrorWindow, bucketMs: number, at: number
     }
   }
   const slot = slotOf(index);
-  calls[slot]! += 1;
-  totalCalls += 1;
+  calls[slot]! += count;
+  totalCalls += count;
   if (failed) {
-    failures[slot]! += 1;
-    totalFailures += 1;
+    failures[slot]! += count;
+    totalFailures += count;
   }
   return { head, calls, failures, totalCalls, totalFailures };
 }
@@ -227,6 +233,12 @@ function errorRateTrips(context: BreakerContext, at: number): boolean {
   return window.totalCalls >= minRequests && window.totalFailures / window.totalCalls >= threshold;
 }
 
+/** The successes an outcome event reports: its `count` when that is a positive integer, else one. */
+function successes(event: BreakerOutcomeEvent): number {
+  const n = event.count;
+  return n !== undefined && Number.isInteger(n) && n > 0 ? n : 1;
+}
+
 export const breakerMachine = setup({
   types: {
     context: {} as BreakerContext,
@@ -248,10 +260,10 @@ export const breakerMachine = setup({
     hasProbeSlot: ({ context }) => context.probesInFlight < context.settings.halfOpenProbes,
   },
   actions: {
-    // The hot path: one assign per successful call.
+    // The hot path: one assign per batch of successful calls (src/resilience/outcome-batch.ts).
     recordSuccess: assign(({ context, event }) => ({
       consecutiveFailures: 0,
-      window: recordInWindow(context.window, context.bucketMs, (event as BreakerOutcomeEvent).at, false),
+      window: recordInWindow(context.window, context.bucketMs, (event as BreakerOutcomeEvent).at, false, successes(event as BreakerOutcomeEvent)),
     })),
     recordFailure: assign(({ context, event }) => ({
       consecutiveFailures: context.consecutiveFailures + 1,

@@ -11,6 +11,10 @@
  *  (2) half-open never has more than `halfOpenProbes` admitted probes of the current
  *      half-open period still outstanding (counted from the calls actually in flight);
  *  (3) from any state, advancing past the cooldown and then enough successes close it.
+ *
+ * A second property: a breaker told through an OutcomeBatch (src/resilience/outcome-batch.ts,
+ * successes gathered and told as one event) is always in the same state, and after each flush
+ * has the same context and has emitted the same events, as one told every outcome at once.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +22,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import { breakerMachine, windowCounts, type BreakerEmitted, type BreakerState } from '../machines/breaker.machine.js';
 import type { BreakerConfig } from '../src/config/types.js';
 import { breakerAdmits, reportOutcome, type BreakerRef, type BreakerTicket } from '../src/resilience/breaker-client.js';
+import { OutcomeBatch } from '../src/resilience/outcome-batch.js';
 
 /** `BREAKER_PROP_SCALE=20 npx vitest run props/breaker.prop.ts` runs 20× as many cases. */
 const SCALE = Math.max(1, Number(process.env['BREAKER_PROP_SCALE'] ?? 1));
@@ -344,6 +349,81 @@ describe('circuit breaker against a reference model (property)', () => {
         real.actor.stop();
       }),
       { numRuns: 400 * SCALE },
+    );
+  }, 20_000 * SCALE);
+});
+
+// ── batched successes ─────────────────────────────────────────────────────────────────────────────
+
+type BatchOp =
+  | { op: 'start' }
+  | { op: 'finish'; pick: number; kind: Kind }
+  | { op: 'tick'; ms: number }
+  | { op: 'flush' };
+
+const batchOpArb: fc.Arbitrary<BatchOp> = fc.oneof(
+  { arbitrary: fc.constant<BatchOp>({ op: 'start' }), weight: 4 },
+  { arbitrary: fc.record({ op: fc.constant('finish' as const), pick: fc.nat(), kind: fc.constantFrom<Kind>('ok', 'ok', 'ok', 'fail', '4xx') }), weight: 5 },
+  { arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 1_200 }) }), weight: 2 },
+  { arbitrary: fc.constant<BatchOp>({ op: 'flush' }), weight: 1 },
+);
+
+function startBreaker(settings: BreakerConfig) {
+  const clock = new SimulatedClock();
+  const reported: BreakerEmitted[] = [];
+  const actor = createActor(breakerMachine, { clock, input: { backendId: 'b', settings, report: (e) => reported.push(e) } });
+  actor.start();
+  return { actor, clock, reported };
+}
+
+/** The context without its `report` function. */
+function contextOf(actor: BreakerRef) {
+  const { report: _report, ...rest } = actor.getSnapshot().context;
+  return rest;
+}
+
+describe('circuit breaker told through an OutcomeBatch (property)', () => {
+  it('is in the same state as one told every outcome at once, and after each flush has the same context and events', () => {
+    fc.assert(
+      fc.property(settingsArb, fc.array(batchOpArb, { maxLength: 150 }), (settings, ops) => {
+        const direct = startBreaker(settings);
+        const batched = startBreaker(settings);
+        let flush: (() => void) | undefined;
+        const batch = new OutcomeBatch((f) => (flush = f));
+        const inFlight: [BreakerTicket, BreakerTicket][] = [];
+        const same = () => {
+          expect(contextOf(batched.actor)).toEqual(contextOf(direct.actor));
+          expect(batched.reported).toEqual(direct.reported);
+        };
+        for (const op of ops) {
+          if (op.op === 'start') {
+            const a = breakerAdmits(direct.actor);
+            const b = breakerAdmits(batched.actor);
+            expect(b).toEqual(a);
+            if (a && b) inFlight.push([a, b]);
+          } else if (op.op === 'finish' && inFlight.length > 0) {
+            const [a, b] = inFlight.splice(op.pick % inFlight.length, 1)[0]!;
+            const outcome = { ok: op.kind === 'ok', counted: op.kind !== '4xx', at: direct.clock.now() };
+            reportOutcome(direct.actor, a, outcome);
+            batch.report(batched.actor, b, outcome);
+          } else if (op.op === 'tick') {
+            direct.clock.increment(op.ms);
+            batched.clock.increment(op.ms);
+          } else if (op.op === 'flush') {
+            // The scheduled flush, as setImmediate would run it.
+            flush?.();
+            flush = undefined;
+            same();
+          }
+          expect(batched.actor.getSnapshot().value).toBe(direct.actor.getSnapshot().value);
+        }
+        batch.flush();
+        same();
+        expect(batch.waiting).toBe(0);
+        direct.actor.stop();
+        batched.actor.stop();
+      }),
+      { numRuns: 300 * SCALE },
     );
   }, 20_000 * SCALE);
 });

@@ -5,7 +5,8 @@ import { deadLetterAnswer } from '../dlq/answer.js';
 import type { DeadLetters } from '../dlq/dead-letters.js';
 import type { DeadLetterAttempt } from '../dlq/types.js';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
-import { breakerAdmits, classifyFailure, reportOutcome, type BreakerTicket } from '../resilience/breaker-client.js';
+import { breakerAdmits, classifyFailure, type BreakerTicket } from '../resilience/breaker-client.js';
+import { OutcomeBatch } from '../resilience/outcome-batch.js';
 import type { QuotaTracker } from '../resilience/quota.js';
 import { quotaScore } from '../resilience/quota.js';
 import type { RandomSource } from '../resilience/random.js';
@@ -65,6 +66,9 @@ const NO_BREAKER: BreakerTicket = Object.freeze({ probe: undefined });
  * goes to the dead-letter queue and the caller gets ALL_BACKENDS_FAILED naming its id.
  */
 export class Delivery {
+  /** Breakers hear of successes in batches, of everything else at once (src/resilience/outcome-batch.ts). */
+  readonly #outcomes = new OutcomeBatch();
+
   constructor(private readonly deps: DeliveryDeps) {}
 
   async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: Cancellation, call: CallOnce, options: DeliveryOptions = {}): Promise<void> {
@@ -131,7 +135,7 @@ export class Delivery {
       // is handed back unused.
       if (limiter !== undefined && admission !== undefined && target.backendId !== admission.backendId && !(slots?.includes(target.backendId) ?? false)) {
         if (!limiter.tryAdmitBackend(target.backendId, admission)) {
-          if (breaker && ticket.probe !== undefined) reportOutcome(breaker, ticket, { ok: false, counted: false, at: now() });
+          if (breaker && ticket.probe !== undefined) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
           attempts.push(attempt(target, now(), backendLimitSkip(limiter, target.backendId)));
           index++;
           continue;
@@ -144,7 +148,7 @@ export class Delivery {
       if (target !== plan.target) meta.routeReason = 'failover';
       try {
         const broke = await call(target, meta, sink, callSignal);
-        if (breaker) reportOutcome(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
+        if (breaker) this.#outcomes.report(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
         if (broke) {
           bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
         }
@@ -153,7 +157,7 @@ export class Delivery {
       } catch (thrown) {
         const error = toOptimizerError(thrown);
         if (signal.aborted || error.code === 'CANCELLED') {
-          if (breaker) reportOutcome(breaker, ticket, { ok: false, counted: false, at: now() });
+          if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
           if (this.deps.shuttingDown?.()) {
             // Cut by the shutdown, not by its client: keep it for a replay.
             attempts.push(attempt(target, now(), new OptimizerError('SHUTTING_DOWN', 'The optimizer shut down while the call was in flight.')));
@@ -162,7 +166,7 @@ export class Delivery {
           throw error;
         }
         const at = now();
-        if (breaker) reportOutcome(breaker, ticket, { ok: false, counted: classifyFailure(error).counted, at });
+        if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: classifyFailure(error).counted, at });
         const quota = this.deps.quotas.get(target.backendId);
         if (error.code === 'UPSTREAM_RATE_LIMITED' && quota) {
           const retryAfterMs = retryHintFor(error, at).retryAfterMs;
