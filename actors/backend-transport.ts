@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
+import { Pool, requestOn } from '../src/upstream/undici.js';
 import { fromCallback } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
 import { authHeaders } from '../src/providers/presets.js';
@@ -120,15 +120,13 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
       const started = performance.now();
       stats.inFlight++;
       dirty = true;
-      pool
-        .request({
-          method: call.method,
-          path: basePath + call.path,
-          headers,
-          body: call.body ?? null,
-          signal: call.signal ?? null,
-        })
-        .then(
+      requestOn(pool, {
+        method: call.method,
+        path: basePath + call.path,
+        headers,
+        body: call.body ?? null,
+        signal: call.signal ?? null,
+      }).then(
           (res) => {
             const ok = res.statusCode < 400;
             // Remember what the backend says of its quota, to steer away before it answers 429.

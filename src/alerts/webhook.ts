@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request } from '../upstream/undici.js';
 import type { Secret } from '../config/secret.js';
 import type { Logger } from '../log/logger.js';
 import type { Alert } from './engine.js';

@@ -15,7 +15,7 @@
  * Backends found later, and models that appear later (`ollama pull`), are announced through
  * {@link Discovery.onChange}; the optimizer adds the actor and swaps the routing table.
  */
-import { Agent } from 'undici';
+import { Agent } from '../upstream/undici.js';
 import { disabledReasonFor } from '../../actors/backend.js';
 import { withBackendDefaults } from '../config/load.js';
 import { Secret } from '../config/secret.js';

@@ -9,7 +9,7 @@
  * - LM Studio: `GET /v1/models`.
  */
 import type { Dispatcher } from 'undici';
-import { request } from 'undici';
+import { request } from '../upstream/undici.js';
 import type { LocalProvider } from '../config/types.js';
 import { vllmMetrics, type VllmMetrics } from './prometheus.js';
 
