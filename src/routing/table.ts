@@ -25,7 +25,7 @@ export interface Route {
 
 /** A route and every backend that may answer it, in the order to try them. */
 export interface RoutePlan extends Route {
-  candidates: RouteTarget[];
+  candidates: readonly RouteTarget[];
   /** The request's task class, when `auto` was routed by task. */
   task?: TaskClass;
   /** The prompt's estimated tokens, when classifying counted them. */
@@ -159,8 +159,21 @@ export function resolveRoute(table: RoutingTable, query: RouteQuery): Route {
  * then the same model on the other backends that serve it (config order), then the
  * configured fallbacks. A pinned route (`x-backend`) has no alternatives.
  */
-export function candidatesFor(table: RoutingTable, route: Route, pinned = route.reason === 'pinned'): RouteTarget[] {
+export function candidatesFor(table: RoutingTable, route: Route, pinned = route.reason === 'pinned'): readonly RouteTarget[] {
   if (pinned) return [route.target];
+  // The same for every request to a target while its table stands (tables are immutable).
+  let ofTable = unpinnedCandidates.get(table);
+  if (ofTable === undefined) unpinnedCandidates.set(table, (ofTable = new Map()));
+  let known = ofTable.get(route.target);
+  if (known === undefined) ofTable.set(route.target, (known = Object.freeze(listCandidates(table, route.target))));
+  return known;
+}
+
+/** Per table, the candidates of each target, computed once: a request no longer builds a Set and an array for them. */
+const unpinnedCandidates = new WeakMap<RoutingTable, Map<RouteTarget, readonly RouteTarget[]>>();
+
+function listCandidates(table: RoutingTable, target: RouteTarget): RouteTarget[] {
+  const route = { target };
   const seen = new Set<string>([route.target.name]);
   const candidates = [route.target];
   const add = (target: RouteTarget) => {

@@ -227,6 +227,16 @@ describe('candidatesFor', () => {
     const t = fleet();
     expect(candidatesFor(t, resolve(t, 'm', 'c')).map((c) => c.name)).toEqual(['c/m']);
   });
+
+  it('are computed once per target and table, and cannot be changed by whoever gets them', () => {
+    const t = fleet();
+    const first = candidatesFor(t, resolve(t, 'fast'));
+    expect(candidatesFor(t, resolve(t, 'a/m'))).toBe(first); // the same target, another name for it
+    expect(Object.isFrozen(first)).toBe(true);
+    // Another table (another config) answers for itself.
+    const other = table([backendConfig('a', ['m']), backendConfig('b', ['m'])]);
+    expect(candidatesFor(other, resolve(other, 'a/m')).map((c) => c.name)).toEqual(['a/m', 'b/m']);
+  });
 });
 
 describe('candidatesFor with a pin', () => {
