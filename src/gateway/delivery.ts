@@ -71,14 +71,12 @@ export class Delivery {
 
   constructor(private readonly deps: DeliveryDeps) {}
 
-  async deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: Cancellation, call: CallOnce, options: DeliveryOptions = {}): Promise<void> {
+  /** Delivers the request; its deadline (`resilience.requestTimeoutMs`) bounds every call and backoff. */
+  deliver(req: GatewayRequest, plan: RoutePlan, meta: ResponseMeta, sink: Responder, signal: Cancellation, call: CallOnce, options: DeliveryOptions = {}): Promise<void> {
     const deadline = this.deps.now() + this.deps.config.resilience.requestTimeoutMs;
+    // Handed to #deliver, which disposes of it: one async frame per request in flight, not two.
     const bounded = new DeadlineSignal(signal, this.deps.config.resilience.requestTimeoutMs);
-    try {
-      await this.#deliver(req, plan, meta, sink, signal, bounded.signal, deadline, call, options);
-    } finally {
-      bounded.dispose();
-    }
+    return this.#deliver(req, plan, meta, sink, signal, bounded, deadline, call, options);
   }
 
   async #deliver(
@@ -87,116 +85,121 @@ export class Delivery {
     meta: ResponseMeta,
     sink: Responder,
     signal: Cancellation,
-    callSignal: Cancellation,
+    bounded: DeadlineSignal,
     deadline: number,
     call: CallOnce,
     { unsupported, admission }: DeliveryOptions,
   ): Promise<void> {
-    const { config, bus, now, limiter } = this.deps;
-    const settings = config.resilience.retry;
-    const candidates = this.#order(plan.candidates);
-    const attempts: DeadLetterAttempt[] = [];
-    let index = 0;
-    let made = 0;
-    let last: OptimizerError | undefined;
-    /** Limited backends other than the admission's that this request already holds a slot on (failover only). */
-    let slots: string[] | undefined;
+    const callSignal = bounded.signal;
+    try {
+      const { config, bus, now, limiter } = this.deps;
+      const settings = config.resilience.retry;
+      const candidates = this.#order(plan.candidates);
+      const attempts: DeadLetterAttempt[] = [];
+      let index = 0;
+      let made = 0;
+      let last: OptimizerError | undefined;
+      /** Limited backends other than the admission's that this request already holds a slot on (failover only). */
+      let slots: string[] | undefined;
 
-    while (index < candidates.length) {
-      const target = candidates[index]!;
-      // A backend that cannot do this at all is skipped before its breaker and any upstream call;
-      // it spends no attempt.
-      const missing = unsupported?.(target);
-      if (missing) {
-        attempts.push(attempt(target, now(), missing));
-        last ??= missing;
-        if (index + 1 < candidates.length) {
-          bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
-        }
-        index++;
-        continue;
-      }
-      const down = this.deps.availability?.unusableReason(target.backendId);
-      if (down !== undefined) {
-        attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `Skipped: ${down}.`)));
-        index++;
-        continue;
-      }
-      const breaker = breakerOf(this.deps.system, target.backendId);
-      const ticket = breaker ? breakerAdmits(breaker) : NO_BREAKER;
-      if (!ticket) {
-        attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `The circuit breaker of backend ${target.backendId} is open.`)));
-        index++;
-        continue;
-      }
-      // Its own rate limit, when it is not the backend the request was admitted for: one slot, now or
-      // never (Limiter.tryAdmitBackend). A retry on the same backend takes none: one slot per backend
-      // per request. Asked after the breaker, so an open breaker takes no slot; a half-open probe slot
-      // is handed back unused.
-      if (limiter !== undefined && admission !== undefined && target.backendId !== admission.backendId && !(slots?.includes(target.backendId) ?? false)) {
-        if (!limiter.tryAdmitBackend(target.backendId, admission)) {
-          if (breaker && ticket.probe !== undefined) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
-          attempts.push(attempt(target, now(), backendLimitSkip(limiter, target.backendId)));
+      while (index < candidates.length) {
+        const target = candidates[index]!;
+        // A backend that cannot do this at all is skipped before its breaker and any upstream call;
+        // it spends no attempt.
+        const missing = unsupported?.(target);
+        if (missing) {
+          attempts.push(attempt(target, now(), missing));
+          last ??= missing;
+          if (index + 1 < candidates.length) {
+            bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, from: target.backendId, to: candidates[index + 1]!.backendId, code: missing.code });
+          }
           index++;
           continue;
         }
-        (slots ??= []).push(target.backendId);
-      }
-      made++;
-      meta.backend = target.backendId;
-      meta.model = target.name;
-      if (target !== plan.target) meta.routeReason = 'failover';
-      try {
-        const broke = await call(target, meta, sink, callSignal);
-        if (breaker) this.#outcomes.report(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
-        if (broke) {
-          bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
-        }
-        else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, attempt: made });
-        return;
-      } catch (thrown) {
-        const error = toOptimizerError(thrown);
-        if (signal.aborted || error.code === 'CANCELLED') {
-          if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
-          if (this.deps.shuttingDown?.()) {
-            // Cut by the shutdown, not by its client: keep it for a replay.
-            attempts.push(attempt(target, now(), new OptimizerError('SHUTTING_DOWN', 'The optimizer shut down while the call was in flight.')));
-            throw await this.#deadLetter(req, attempts, undefined, 'The optimizer shut down before the request was answered');
-          }
-          throw error;
-        }
-        const at = now();
-        if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: classifyFailure(error).counted, at });
-        const quota = this.deps.quotas.get(target.backendId);
-        if (error.code === 'UPSTREAM_RATE_LIMITED' && quota) {
-          const retryAfterMs = retryHintFor(error, at).retryAfterMs;
-          quota.onRateLimited(at, retryAfterMs === undefined ? {} : { retryAfterMs });
-        }
-        attempts.push(attempt(target, at, error));
-        bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: error.code, status: error.status });
-        const decision = retryDecision(error, { streamStarted: false });
-        if (!decision.retrySame && !decision.failOver) throw error; // the caller's own fault: every backend would say the same
-        last = error;
-        const next = index + 1 < candidates.length;
-        const mode = decision.failOver && next ? 'failOver' : decision.retrySame ? 'retrySame' : undefined;
-        if (!mode) break;
-        const hint = retryHintFor(error, at, quota?.state(at) ?? {});
-        const retry = planRetry({ attempt: made, settings, random: this.deps.random, hint, deadline, now: at, mode });
-        if ('giveUp' in retry) break;
-        if (mode === 'failOver') {
-          const to = candidates[index + 1]!;
-          bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, model: target.name, from: target.backendId, to: to.backendId, toModel: to.name, code: error.code });
+        const down = this.deps.availability?.unusableReason(target.backendId);
+        if (down !== undefined) {
+          attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `Skipped: ${down}.`)));
           index++;
+          continue;
         }
-        if (retry.delayMs > 0) await sleep(retry.delayMs, signal);
+        const breaker = breakerOf(this.deps.system, target.backendId);
+        const ticket = breaker ? breakerAdmits(breaker) : NO_BREAKER;
+        if (!ticket) {
+          attempts.push(attempt(target, now(), new OptimizerError('BACKEND_UNAVAILABLE', `The circuit breaker of backend ${target.backendId} is open.`)));
+          index++;
+          continue;
+        }
+        // Its own rate limit, when it is not the backend the request was admitted for: one slot, now or
+        // never (Limiter.tryAdmitBackend). A retry on the same backend takes none: one slot per backend
+        // per request. Asked after the breaker, so an open breaker takes no slot; a half-open probe slot
+        // is handed back unused.
+        if (limiter !== undefined && admission !== undefined && target.backendId !== admission.backendId && !(slots?.includes(target.backendId) ?? false)) {
+          if (!limiter.tryAdmitBackend(target.backendId, admission)) {
+            if (breaker && ticket.probe !== undefined) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
+            attempts.push(attempt(target, now(), backendLimitSkip(limiter, target.backendId)));
+            index++;
+            continue;
+          }
+          (slots ??= []).push(target.backendId);
+        }
+        made++;
+        meta.backend = target.backendId;
+        meta.model = target.name;
+        if (target !== plan.target) meta.routeReason = 'failover';
+        try {
+          const broke = await call(target, meta, sink, callSignal);
+          if (breaker) this.#outcomes.report(breaker, ticket, { ok: broke === undefined, counted: broke === undefined || classifyFailure(broke).counted, at: now() });
+          if (broke) {
+            bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: broke.code, streamStarted: true });
+          }
+          else if (bus.wants('backend.succeeded')) bus.publish('backend.succeeded', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, attempt: made });
+          return;
+        } catch (thrown) {
+          const error = toOptimizerError(thrown);
+          if (signal.aborted || error.code === 'CANCELLED') {
+            if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: false, at: now() });
+            if (this.deps.shuttingDown?.()) {
+              // Cut by the shutdown, not by its client: keep it for a replay.
+              attempts.push(attempt(target, now(), new OptimizerError('SHUTTING_DOWN', 'The optimizer shut down while the call was in flight.')));
+              throw await this.#deadLetter(req, attempts, undefined, 'The optimizer shut down before the request was answered');
+            }
+            throw error;
+          }
+          const at = now();
+          if (breaker) this.#outcomes.report(breaker, ticket, { ok: false, counted: classifyFailure(error).counted, at });
+          const quota = this.deps.quotas.get(target.backendId);
+          if (error.code === 'UPSTREAM_RATE_LIMITED' && quota) {
+            const retryAfterMs = retryHintFor(error, at).retryAfterMs;
+            quota.onRateLimited(at, retryAfterMs === undefined ? {} : { retryAfterMs });
+          }
+          attempts.push(attempt(target, at, error));
+          bus.publish('backend.failed', { backend: target.backendId, requestId: req.requestId, agentId: req.agentId, model: target.name, code: error.code, status: error.status });
+          const decision = retryDecision(error, { streamStarted: false });
+          if (!decision.retrySame && !decision.failOver) throw error; // the caller's own fault: every backend would say the same
+          last = error;
+          const next = index + 1 < candidates.length;
+          const mode = decision.failOver && next ? 'failOver' : decision.retrySame ? 'retrySame' : undefined;
+          if (!mode) break;
+          const hint = retryHintFor(error, at, quota?.state(at) ?? {});
+          const retry = planRetry({ attempt: made, settings, random: this.deps.random, hint, deadline, now: at, mode });
+          if ('giveUp' in retry) break;
+          if (mode === 'failOver') {
+            const to = candidates[index + 1]!;
+            bus.publish('backend.failover', { requestId: req.requestId, agentId: req.agentId, model: target.name, from: target.backendId, to: to.backendId, toModel: to.name, code: error.code });
+            index++;
+          }
+          if (retry.delayMs > 0) await sleep(retry.delayMs, signal);
+        }
       }
+      // Only disabled backends (a key not set): a configuration problem, answered as such — there is
+      // nothing to keep for a replay until the operator sets the key.
+      if (last?.code === 'BACKEND_DISABLED' && attempts.every((a) => a.code === 'BACKEND_DISABLED')) throw last;
+      // No candidate can do it at all: the caller's request, not a failure worth keeping for a replay.
+      if (attempts.length > 0 && attempts.every((a) => a.code === 'CAPABILITY_UNSUPPORTED')) throw noCandidateCan(attempts, last);
+      throw await this.#deadLetter(req, attempts, last);
+    } finally {
+      bounded.dispose();
     }
-    // Only disabled backends (a key not set): a configuration problem, answered as such — there is
-    // nothing to keep for a replay until the operator sets the key.
-    if (last?.code === 'BACKEND_DISABLED' && attempts.every((a) => a.code === 'BACKEND_DISABLED')) throw last;
-    // No candidate can do it at all: the caller's request, not a failure worth keeping for a replay.
-    if (attempts.length > 0 && attempts.every((a) => a.code === 'CAPABILITY_UNSUPPORTED')) throw noCandidateCan(attempts, last);
-    throw await this.#deadLetter(req, attempts, last);
   }
 
   /**

@@ -297,7 +297,8 @@ export class FrontDoor {
     const cacheControl = header(req, 'cache-control');
     if (cacheControl !== undefined) hints.cacheControl = cacheControl;
 
-    await this.gateway.handle(
+    // Returned, not awaited: this frame need not live while the request is answered (500 in flight were 500 frames).
+    return this.gateway.handle(
       {
         requestId,
         agentId: identity.agentId,
@@ -425,7 +426,8 @@ export class FrontDoor {
       outcome = error.code;
       original(error);
     };
-    await this.gateway.handle(
+    // Returned, not awaited: this frame need not live while the request is answered (500 in flight were 500 frames).
+    return this.gateway.handle(
       {
         requestId,
         agentId: entry.agentId,
