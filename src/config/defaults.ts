@@ -104,8 +104,9 @@ export const DEFAULTS: OptimizerConfig = deepFreeze({
   },
   runtime: {
     // V8 left to itself let the heap grow to 4× what lived (peak RSS 188–217 MiB under load);
-    // at 2× it was 147–166 MiB for the same CPU per request (bench:ab, src/runtime/heap-growth.ts).
-    heapGrowingPercent: 100,
+    // at 2× it was 147–166 MiB for the same CPU per request, at 1.75× 145 against 153 MiB for
+    // 2–3% more CPU (bench:ab, src/runtime/heap-growth.ts).
+    heapGrowingPercent: 75,
   },
   supervision: {
     // DESIGN.md §3: a crash restarts the child and everything started after it.

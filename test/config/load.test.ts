@@ -205,8 +205,8 @@ describe('loadConfig: precedence of port and data dir (flag > env > file > defau
 });
 
 describe('loadConfig: runtime', () => {
-  it('defaults heapGrowingPercent to 100, takes 0 (V8 decides), and rejects what V8 would not', () => {
-    expect(loadConfig({ configPath: fixture({}) }, {}).runtime.heapGrowingPercent).toBe(100);
+  it('defaults heapGrowingPercent to 75, takes 0 (V8 decides), and rejects what V8 would not', () => {
+    expect(loadConfig({ configPath: fixture({}) }, {}).runtime.heapGrowingPercent).toBe(75);
     expect(loadConfig({ configPath: fixture({ runtime: { heapGrowingPercent: 0 } }) }, {}).runtime.heapGrowingPercent).toBe(0);
     for (const bad of [-1, 1001, 2.5, '100']) {
       const error = configError(() => loadConfig({ configPath: fixture({ runtime: { heapGrowingPercent: bad } }) }, {}));
