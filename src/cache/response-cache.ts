@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from 'lmdb';
-import type { CompletedAnswer } from './answer.js';
+import { storedAnswer, type CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
 import { openCacheDb } from '../workers/cache-db.js';
@@ -207,19 +207,8 @@ export class ResponseCache {
   /** As a completed answer, for replay. */
   static toAnswer(entry: CacheEntry): CompletedAnswer {
     const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
-    let value: unknown;
-    // Parsed only if a reader needs it (a WebSocket msgpack frame, a synthesised stream): an HTTP hit sends the bytes.
-    return {
-      status: 200,
-      body,
-      get value() {
-        return (value ??= JSON.parse(body.toString('utf8')));
-      },
-      chunks: entry.chunks,
-      tokens: entry.tokens ? [entry.tokens[0] ?? undefined, entry.tokens[1]] : undefined,
-      backend: entry.backend,
-      model: entry.model,
-    };
+    const tokens: CompletedAnswer['tokens'] = entry.tokens ? [entry.tokens[0] ?? undefined, entry.tokens[1]] : undefined;
+    return storedAnswer(200, body, entry.chunks, entry.backend, entry.model, tokens);
   }
 
   #evict(dbs: Databases): void {

@@ -26,6 +26,22 @@ describe('DedupeRegistry', () => {
     expect(registry.recent('f')).toBeUndefined();
   });
 
+  it('keeps its own copy of the body, sized to it, and answers with what was kept', () => {
+    const registry = new DedupeRegistry(1_000, () => 0);
+    // As relayed, a body can be a view into a larger buffer (the socket read with its headers).
+    const read = Buffer.alloc(4096);
+    const used = read.write('HTTP/1.1 200 OK\r\n\r\n{"n":1}');
+    const body = read.subarray(used - '{"n":1}'.length, used);
+    registry.start('k').json(200, { body, value: { n: 1 } }, meta);
+    read.fill(0); // the socket's buffer, reused or gone
+    const recent = registry.recent('k')!;
+    expect(recent.body.toString()).toBe('{"n":1}');
+    expect(recent.body.buffer).not.toBe(read.buffer);
+    expect(recent.status).toBe(200);
+    expect(recent.value).toEqual({ n: 1 });
+    expect(recent.backend).toBe('a');
+  });
+
   it('does not keep an answer the response cache holds for at least the window', () => {
     const registry = new DedupeRegistry(1_000, () => 0);
     registry.start('cached', 60_000).json(200, answer('{"n":1}'), meta);
