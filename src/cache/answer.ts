@@ -18,7 +18,33 @@ export interface CompletedAnswer {
 /**
  * A completed answer around its stored parts. Its `value` is parsed from `body` only if a reader asks
  * (a msgpack WebSocket frame, a synthesised stream): an HTTP replay sends the bytes as they are.
+ * A class, not an object literal with a getter: every answered request makes one, and this way
+ * without a closure and an accessor of its own (bench:ab on cache hits: 0.89× and 1.03× the CPU per
+ * request in two runs, so within noise; less allocated per answer).
  */
+export class StoredAnswer implements CompletedAnswer {
+  #value: unknown;
+  #parsed = false;
+
+  constructor(
+    readonly status: number,
+    readonly body: Buffer,
+    readonly chunks: string[] | undefined,
+    readonly backend: string,
+    readonly model: string,
+    readonly tokens: CompletedAnswer['tokens'],
+  ) {}
+
+  get value(): unknown {
+    if (!this.#parsed) {
+      this.#value = JSON.parse(this.body.toString('utf8'));
+      this.#parsed = true;
+    }
+    return this.#value;
+  }
+}
+
+/** A completed answer around its stored parts (see StoredAnswer). */
 export function storedAnswer(
   status: number,
   body: Buffer,
@@ -27,16 +53,5 @@ export function storedAnswer(
   model: string,
   tokens: CompletedAnswer['tokens'],
 ): CompletedAnswer {
-  let value: unknown;
-  return {
-    status,
-    body,
-    get value() {
-      return (value ??= JSON.parse(body.toString('utf8')));
-    },
-    chunks,
-    tokens,
-    backend,
-    model,
-  };
+  return new StoredAnswer(status, body, chunks, backend, model, tokens);
 }

@@ -22,7 +22,10 @@ function hit(): { answer: ReturnType<typeof ResponseCache.toAnswer>; parses: () 
     body: new TextEncoder().encode(BODY),
   });
   let parses = 0;
-  const lazy = Object.getOwnPropertyDescriptor(answer, 'value')!.get!;
+  // The lazy getter, wherever it is defined (the answer's prototype).
+  let holder: object | null = answer;
+  while (holder !== null && Object.getOwnPropertyDescriptor(holder, 'value') === undefined) holder = Object.getPrototypeOf(holder) as object | null;
+  const lazy = Object.getOwnPropertyDescriptor(holder!, 'value')!.get!;
   Object.defineProperty(answer, 'value', {
     get() {
       parses++;
