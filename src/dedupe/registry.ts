@@ -1,28 +1,22 @@
-import { storedAnswer, type CompletedAnswer } from '../cache/answer.js';
+import { StoredAnswer, type CompletedAnswer } from '../cache/answer.js';
 import { Flight } from './flight.js';
 
 /** Most finished answers kept for the dedupe window (the oldest go first). */
 const MAX_RECENT = 10_000;
 
 /**
- * A finished answer kept for the window: only what a replay needs, in one object, and its body
- * copied to its own size. The body as relayed can be a view into the socket read it arrived in
- * (headers included), and the answer object carries a parsing getter with its closure; under
- * load the window holds thousands of these for seconds, all of them old-generation garbage.
+ * A finished answer kept for the window: one object (the answer a duplicate gets, with its expiry),
+ * its body copied to its own size. The body as relayed can be a view into the socket read it
+ * arrived in (headers included); under load the window holds thousands of answers for seconds,
+ * all of them old-generation garbage.
  * bench:ab (cache off, dedupe on, c=50; the window full at its 10,000 answers): peak RSS 164 → 148 and
  * 170 → 155 MiB in two runs against keeping the answers as they came, CPU per request within noise
  * (1.04×, 0.97×).
  */
-class Recent {
-  constructor(
-    readonly status: number,
-    readonly body: Buffer,
-    readonly chunks: string[] | undefined,
-    readonly backend: string,
-    readonly model: string,
-    readonly tokens: CompletedAnswer['tokens'],
-    readonly expiresAt: number,
-  ) {}
+class Recent extends StoredAnswer {
+  constructor(answer: CompletedAnswer, readonly expiresAt: number) {
+    super(answer.status, Buffer.from(answer.body), answer.chunks, answer.backend, answer.model, answer.tokens);
+  }
 }
 
 /**
@@ -75,13 +69,13 @@ export class DedupeRegistry {
       this.#recent.delete(key);
       return undefined;
     }
-    return storedAnswer(entry.status, entry.body, entry.chunks, entry.backend, entry.model, entry.tokens);
+    return entry;
   }
 
   #remember(key: string, answer: CompletedAnswer): void {
     const now = this.now();
     this.#recent.delete(key); // re-insert at the end: insertion order = expiry order
-    this.#recent.set(key, new Recent(answer.status, Buffer.from(answer.body), answer.chunks, answer.backend, answer.model, answer.tokens, now + this.windowMs));
+    this.#recent.set(key, new Recent(answer, now + this.windowMs));
     // Drop what has expired (the oldest first) and keep the map bounded.
     for (const [k, entry] of this.#recent) {
       if (entry.expiresAt > now && this.#recent.size <= MAX_RECENT) break;
