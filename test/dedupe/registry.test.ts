@@ -42,6 +42,30 @@ describe('DedupeRegistry', () => {
     expect(recent.backend).toBe('a');
   });
 
+  it('drops the oldest past 10,000 answers and what expired, never a newer answer to the same key', () => {
+    let now = 0;
+    const registry = new DedupeRegistry(1_000, () => now);
+    const finish = (key: string) => registry.start(key).json(200, answer(`{"k":"${key}"}`), meta);
+    for (let i = 0; i <= 10_000; i++) finish(`k${i}`);
+    expect(registry.kept).toBe(10_000);
+    expect(registry.recent('k0')).toBeUndefined();
+    expect(registry.recent('k1')).toBeDefined();
+    expect(registry.recent('k10000')).toBeDefined();
+
+    now = 1_000; // every one of them expired
+    expect(registry.recent('k1')).toBeUndefined();
+    finish('k1'); // kept again, until 2_000; its old record is still queued
+    expect(registry.kept).toBe(1); // the others went as expired
+    now = 1_500;
+    finish('x');
+    expect(registry.recent('k1')?.body.toString()).toBe('{"k":"k1"}');
+    expect(registry.kept).toBe(2);
+    now = 2_000;
+    finish('y');
+    expect(registry.recent('k1')).toBeUndefined();
+    expect(registry.recent('x')).toBeDefined();
+  });
+
   it('does not keep an answer the response cache holds for at least the window', () => {
     const registry = new DedupeRegistry(1_000, () => 0);
     registry.start('cached', 60_000).json(200, answer('{"n":1}'), meta);
