@@ -44,14 +44,3 @@ export class StoredAnswer implements CompletedAnswer {
   }
 }
 
-/** A completed answer around its stored parts (see StoredAnswer). */
-export function storedAnswer(
-  status: number,
-  body: Buffer,
-  chunks: string[] | undefined,
-  backend: string,
-  model: string,
-  tokens: CompletedAnswer['tokens'],
-): CompletedAnswer {
-  return new StoredAnswer(status, body, chunks, backend, model, tokens);
-}

@@ -1,5 +1,5 @@
 import type { Database, RootDatabase } from 'lmdb';
-import { storedAnswer, type CompletedAnswer } from './answer.js';
+import { StoredAnswer, type CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
 import { openCacheDb } from '../workers/cache-db.js';
@@ -208,7 +208,7 @@ export class ResponseCache {
   static toAnswer(entry: CacheEntry): CompletedAnswer {
     const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
     const tokens: CompletedAnswer['tokens'] = entry.tokens ? [entry.tokens[0] ?? undefined, entry.tokens[1]] : undefined;
-    return storedAnswer(200, body, entry.chunks, entry.backend, entry.model, tokens);
+    return new StoredAnswer(200, body, entry.chunks, entry.backend, entry.model, tokens);
   }
 
   #evict(dbs: Databases): void {

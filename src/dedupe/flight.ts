@@ -1,6 +1,6 @@
 import { CancelSignal } from '../gateway/cancel-signal.js';
 import { OptimizerError } from '../errors/registry.js';
-import { storedAnswer, type CompletedAnswer } from '../cache/answer.js';
+import { StoredAnswer, type CompletedAnswer } from '../cache/answer.js';
 import { replayAnswer } from '../cache/replay.js';
 import { assembleCompletion, isUsageChunk } from '../cache/stream-assembly.js';
 import type { JsonAnswer, Responder, ResponseMeta } from '../gateway/types.js';
@@ -86,7 +86,7 @@ export class Flight implements Responder {
     // The answer is kept (dedupe window, cache write) as its bytes and token counts, not as the
     // parsed tree: thousands of retained trees under load were old-generation garbage for the GC.
     // A reader that needs the value (a msgpack WebSocket frame, a synthesised stream) parses it again.
-    this.#complete(storedAnswer(status, answer.body, undefined, meta.backend, meta.model, status < 400 ? reportedTokens(answer.value) : undefined));
+    this.#complete(new StoredAnswer(status, answer.body, undefined, meta.backend, meta.model, status < 400 ? reportedTokens(answer.value) : undefined));
   }
 
   streamStart(meta: ResponseMeta): void {

@@ -35,8 +35,9 @@ interface Pending {
  * What this changes: a reader of the breaker's snapshot (/health, /admin/breakers, the Stately
  * inspector) sees the window's counts and the consecutive-failure count's reset up to
  * OUTCOME_BATCH_MS late, and the inspector shows one event per batch. Decisions do not change:
- * every outcome that could open the breaker is told at once, after the successes before it. props/breaker.prop.ts checks that a breaker told through a batch ends in
- * the same state, context and emitted events as one told every outcome at once.
+ * every outcome that could open the breaker is told at once, after the successes before it.
+ * props/breaker.prop.ts checks that a breaker told through a batch ends in the same state, context
+ * and emitted events as one told every outcome at once.
  */
 export class OutcomeBatch {
   readonly #pending = new Map<BreakerRef, Pending>();
