@@ -39,6 +39,9 @@ export function readJsonBody(req: IncomingMessage, limit: number, keepTextFrom =
     req.on('end', () => {
       if (size > limit) return;
       const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+      // These listeners stay on the request until it is answered: let go of its raw bytes now (the
+      // parsed body is what the request path keeps; with large prompts the bytes were a second copy).
+      chunks.length = 0;
       try {
         resolve({ value: JSON.parse(text), text: size >= keepTextFrom ? text : undefined, bytes: size });
       } catch (error) {
