@@ -426,8 +426,8 @@ export class FrontDoor {
       outcome = error.code;
       original(error);
     };
-    // Returned, not awaited: this frame need not live while the request is answered (500 in flight were 500 frames).
-    return this.gateway.handle(
+    // Awaited (unlike a client's request): the replay's outcome is recorded once it is answered.
+    await this.gateway.handle(
       {
         requestId,
         agentId: entry.agentId,

@@ -149,6 +149,13 @@ describe('resilience: retries, failover, breakers, dead letters', () => {
     expect(replay.status).toBe(200);
     const replayed = (await replay.json()) as { choices: { message: { content: string } }[] };
     expect(replayed.choices[0]!.message.content).toBe('echo: keep me');
+    // The replay's outcome is recorded on the entry (a durable write, once the answer went out).
+    let replays: { outcome: string; requestId: string }[] = [];
+    for (let i = 0; i < 40 && replays.length === 0; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      replays = ((await (await fetch(`${stack.optimizer.url}/admin/dlq/${id}`)).json()) as { replays: typeof replays }).replays;
+    }
+    expect(replays).toEqual([expect.objectContaining({ outcome: 'ok', requestId: expect.stringMatching(/^req_/) })]);
 
     expect((await fetch(`${stack.optimizer.url}/admin/dlq/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(`${stack.optimizer.url}/admin/dlq/${id}`)).status).toBe(404);
