@@ -173,16 +173,15 @@ export function candidatesFor(table: RoutingTable, route: Route, pinned = route.
 const unpinnedCandidates = new WeakMap<RoutingTable, Map<RouteTarget, readonly RouteTarget[]>>();
 
 function listCandidates(table: RoutingTable, target: RouteTarget): RouteTarget[] {
-  const route = { target };
-  const seen = new Set<string>([route.target.name]);
-  const candidates = [route.target];
-  const add = (target: RouteTarget) => {
-    if (seen.has(target.name)) return;
-    seen.add(target.name);
-    candidates.push(target);
+  const seen = new Set<string>([target.name]);
+  const candidates = [target];
+  const add = (other: RouteTarget) => {
+    if (seen.has(other.name)) return;
+    seen.add(other.name);
+    candidates.push(other);
   };
-  for (const same of table.byModel.get(route.target.model) ?? []) add(same);
-  for (const fallback of table.fallbacks.get(route.target.name) ?? []) add(fallback);
+  for (const same of table.byModel.get(target.model) ?? []) add(same);
+  for (const fallback of table.fallbacks.get(target.name) ?? []) add(fallback);
   return candidates;
 }
 
