@@ -25,7 +25,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { processTicks, TICKS_PER_S } from './lib/cpu.js';
+import { processTicks, threadTicks, TICKS_PER_S } from './lib/cpu.js';
 import { envNum } from './lib/env.js';
 import { optimizerConfig } from './lib/optimizer-config.js';
 import { mergeDeep } from '../src/config/load.js';
@@ -38,7 +38,7 @@ interface Side {
   name: 'A' | 'B';
   dist: string;
   proc: Started;
-  rounds: { usPerRequest: number; rps: number; firstChunkMs: number | undefined }[];
+  rounds: { usPerRequest: number; rps: number; firstChunkMs: number | undefined; threads: Map<string, number> }[];
   peakRssKiB: number;
 }
 
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   const measure = async (side: Side, tag: string, durationS: number) => {
     const url = `http://127.0.0.1:${side.proc.port}/v1/chat/completions`;
     const before = processTicks(side.proc.pid, false);
+    const threadsBefore = threadTicks(side.proc.pid);
     const sampler = setInterval(() => {
       const rss = readRss(side.proc.pid);
       if (rss) side.peakRssKiB = Math.max(side.peakRssKiB, rss.rssKiB);
@@ -109,8 +110,12 @@ async function main(): Promise<void> {
       : await runWrk({ url, concurrency, durationS, script: scripts[TARGET_BODIES[target]], nonce: runNonce, cpu: '1' });
     clearInterval(sampler);
     const after = processTicks(side.proc.pid, false);
+    const threads = new Map<string, number>();
+    for (const [name, ticks] of threadTicks(side.proc.pid)) {
+      threads.set(name, ((ticks - (threadsBefore.get(name) ?? 0)) / TICKS_PER_S / Math.max(1, result.ok)) * 1e6);
+    }
     if (before === undefined || after === undefined || result.ok === 0) throw new Error(`optimizer ${side.name}: nothing measured (${result.firstError ?? 'no answers'})`);
-    return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps, firstChunkMs: result.ttfbMs?.p50 };
+    return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps, firstChunkMs: result.ttfbMs?.p50, threads };
   };
 
   process.stderr.write(`ab: ${target}${stream ? ' (streams)' : ''}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
@@ -141,6 +146,13 @@ async function main(): Promise<void> {
     '',
     `B/A, median of the paired rounds: ${median(ratios).toFixed(3)} (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
   ];
+  // Where the CPU went, per thread (median µs per request over the rounds): the event loop's thread, V8's
+  // helpers (GC, compiler), libuv's pool, and threads native modules start (LMDB's writer, Piscina's workers).
+  const threadNames = [...new Set(sides.flatMap((s) => s.rounds.flatMap((r) => [...r.threads.keys()])))].sort((x, y) => (x === 'main' ? -1 : y === 'main' ? 1 : x.localeCompare(y)));
+  const perThread = (s: Side, name: string) => median(s.rounds.map((r) => r.threads.get(name) ?? 0));
+  const shown = threadNames.filter((name) => sides.some((s) => perThread(s, name) >= 0.5));
+  lines.push('', `| thread (median µs/request) | ${shown.join(' | ')} |`, `| --- |${' ---: |'.repeat(shown.length)}`);
+  for (const s of sides) lines.push(`| ${s.name} | ${shown.map((name) => perThread(s, name).toFixed(1)).join(' | ')} |`);
   if (stream) {
     const firstChunk = (side: Side) => side.rounds.map((r) => r.firstChunkMs ?? Number.NaN);
     const chunkRatios = firstChunk(a).map((ms, i) => firstChunk(b)[i]! / ms);

@@ -4,7 +4,7 @@
  * children such as wrk, the upstream, the server under test). On a shared machine a high value
  * means the cell's numbers are noise, not the optimizer.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linux's USER_HZ; /proc times are in these ticks. */
 export const TICKS_PER_S = 100;
@@ -33,6 +33,35 @@ export function processTicks(pid: number | 'self', children: boolean): number | 
   } catch {
     return undefined;
   }
+}
+
+/**
+ * utime+stime per thread of a process, in ticks: `main` (the event loop's thread), and every other
+ * thread under its name, or, where it kept the process's name `node`, as `+N`, its id's distance from
+ * the process id. Threads that exited meanwhile are not counted.
+ */
+export function threadTicks(pid: number): Map<string, number> {
+  const groups = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return groups;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Node's own threads keep the process's name: those are told apart by their id's distance from
+      // the process's (the order they were started in; LMDB's writer starts with the first write).
+      const name = Number(tid) === pid ? 'main' : comm === 'node' ? `+${Number(tid) - pid}` : comm;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      groups.set(name, (groups.get(name) ?? 0) + (f[11] ?? 0) + (f[12] ?? 0));
+    } catch {
+      // the thread exited between the listing and the read
+    }
+  }
+  return groups;
 }
 
 interface Snapshot {

@@ -1,14 +1,11 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { StoredAnswer, type CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
-import { CACHE_ENTRY_VERSION, type CacheEntry } from './types.js';
+import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from './types.js';
 import { openCacheDb } from '../workers/cache-db.js';
-import { KeyFilter } from './key-filter.js';
+import { KeyIndex } from './key-index.js';
+import { parseRecordKey, recordKey, seqBound } from './record-key.js';
 
-/** Order of insertion, for eviction: [createdAt, key] → null. */
-const ORDER_DB_NAME = 'cache-order';
-/** How many of the oldest entries one eviction pass removes past `maxEntries`. */
-const EVICT_BATCH = 64;
 /**
  * How long a written answer waits for others before they go to LMDB together, in one commit. Each
  * commit wakes LMDB's write thread and writes its pages: one commit per answer cost ≈ 300–400 µs of
@@ -31,30 +28,40 @@ export interface ResponseCacheOptions {
 
 interface Databases {
   root: RootDatabase;
-  entries: Database<CacheEntry, string>;
-  order: Database<null, [number, string]>;
+  /** The entries, keyed by record key (record-key.ts): in write order. */
+  records: Database<CacheEntry, string>;
+  /**
+   * Records stored, pending or waiting: live, replaced and expired alike, since each takes space
+   * until eviction removes it.
+   */
   count: number;
-  /** The keys stored, queued or pending: a miss is known without reading LMDB. */
-  keys: KeyFilter;
+  /** Each key's newest record. */
+  index: KeyIndex;
+  /** The next record's sequence. */
+  nextSeq: number;
+  /** Every record before this sequence has been evicted (its removal may not have committed yet). */
+  evictedBelow: number;
 }
 
 /**
- * The exact-match response cache, in the LMDB environment the store actor owns (and
- * the worker pool reads). Writes are not awaited: they wait up to `writeDelayMs` for
- * others and go to LMDB together, one commit off the response path (`flush` sends them
- * at once; the store actor calls it before it closes the store). Expired entries are never served and
- * are removed when met; past `maxEntries` the oldest are evicted. When the store is down
- * (restarting), the cache misses and stores nothing rather than failing requests.
+ * The exact-match response cache, in the LMDB environment the store actor owns (and the worker pool
+ * reads). Records are written in order (record-key.ts) and removed only by eviction, oldest first, so
+ * LMDB appends at one end and deletes at the other. Which record holds a key is kept in memory
+ * (key-index.ts): a miss reads nothing, a hit one record.
+ *
+ * Writes are not awaited: they wait up to `writeDelayMs` for others and go to LMDB together, one
+ * commit off the response path (`flush` sends them at once; the store actor calls it before it closes
+ * the store). An expired entry, or one written again since, is never served; its record stays until
+ * eviction reaches it (past `maxEntries` the oldest records go), so the bound counts every record.
+ * When the store is down (restarting), the cache misses and stores nothing rather than failing requests.
  */
 export class ResponseCache {
   #dbs: Databases | undefined;
-  /** Entries written and waiting for the next flush (not handed to LMDB yet). */
+  /** Records written and waiting for the next flush (not handed to LMDB yet), by record key, in write order. */
   #queued = new Map<string, CacheEntry>();
-  /** Insertion-order records of entries the queued ones replace: removed at the next flush. */
-  #replacedOrder: [number, string][] = [];
   #flushTimer: NodeJS.Timeout | undefined;
   /**
-   * Entries handed to LMDB but not yet committed: LMDB reads do not see an uncommitted write, and
+   * Records handed to LMDB but not yet committed: LMDB reads do not see an uncommitted write, and
    * an identical request can arrive before the batch commits. Read-your-writes, in process.
    */
   readonly #pending = new Map<string, CacheEntry>();
@@ -70,9 +77,9 @@ export class ResponseCache {
   }
 
   /**
-   * Opens the cache on the store now, not on the first request: building the key filter reads every
-   * stored key (≈ 80 ms for 100,000 entries, ≈ 330 ms on a cold start). Nothing while the store is down;
-   * otherwise the first use opens it.
+   * Opens the cache on the store now, not on the first request: building the key index reads every
+   * stored record key (≈ 80 ms for 100,000 entries, ≈ 330 ms on a cold start). Nothing while the store
+   * is down; otherwise the first use opens it.
    */
   open(): void {
     this.#open();
@@ -82,20 +89,16 @@ export class ResponseCache {
   get(key: string): CacheEntry | undefined {
     const dbs = this.#open();
     if (!dbs) return undefined;
-    const entry = this.#queued.get(key) ?? this.#pending.get(key) ?? (dbs.keys.mayHold(key) ? dbs.entries.get(key) : undefined);
+    const seq = dbs.index.seqOf(key);
+    if (seq === undefined) return undefined;
+    const record = recordKey(seq, key);
+    // None under this record key: the tag was another key's (key-index.ts).
+    const entry = this.#queued.get(record) ?? this.#pending.get(record) ?? dbs.records.get(record);
     if (!entry) return undefined;
     if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
-      dbs.keys.remove(key);
-      if (this.#queued.get(key) === entry) {
-        // Never handed to LMDB: nothing stored to remove.
-        this.#queued.delete(key);
-        dbs.count = Math.max(0, dbs.count - 1);
-        return undefined;
-      }
-      this.#pending.delete(key);
-      void dbs.entries.remove(key);
-      void dbs.order.remove([entry.createdAt, key]);
-      dbs.count = Math.max(0, dbs.count - 1);
+      dbs.index.delete(key, seq);
+      // Never handed to LMDB: nothing to write or evict. A stored record waits for eviction.
+      if (this.#queued.delete(record)) dbs.count--;
       return undefined;
     }
     return entry;
@@ -106,14 +109,11 @@ export class ResponseCache {
     const dbs = this.#open();
     if (!dbs) return;
     const now = this.#now();
-    const queued = this.#queued.get(key);
-    const previous = queued ?? this.#pending.get(key) ?? (dbs.keys.mayHold(key) ? dbs.entries.get(key) : undefined);
-    // A stored entry's insertion-order record goes with it (one still queued has none yet).
-    if (previous && !queued) this.#replacedOrder.push([previous.createdAt, key]);
-    if (!previous) {
-      dbs.count++;
-      dbs.keys.add(key);
-    }
+    const previous = dbs.index.seqOf(key);
+    // A rewrite before the previous one was written replaces it unwritten; a stored one waits for eviction.
+    if (previous !== undefined && this.#queued.delete(recordKey(previous, key))) dbs.count--;
+    const seq = dbs.nextSeq++;
+    dbs.index.set(key, seq);
     const entry: CacheEntry = {
       v: CACHE_ENTRY_VERSION,
       createdAt: now,
@@ -126,8 +126,8 @@ export class ResponseCache {
     if (answer.chunks) entry.chunks = answer.chunks;
     const [prompt, completion] = answer.tokens ?? reportedTokens(answer.value);
     entry.tokens = [prompt ?? null, completion];
-    if (queued) this.#queued.delete(key); // re-inserted last: the queue stays in insertion order
-    this.#queued.set(key, entry);
+    this.#queued.set(recordKey(seq, key), entry);
+    dbs.count++;
     if (dbs.count > this.options.maxEntries) this.#evict(dbs);
     if (this.#queued.size >= MAX_QUEUED_WRITES) void this.#write(dbs);
     else this.#flushTimer ??= setTimeout(this.#onFlushTimer, this.#writeDelayMs);
@@ -136,9 +136,10 @@ export class ResponseCache {
   /** Hands every waiting write to LMDB now; resolves when they are committed. */
   flush(): Promise<void> {
     const dbs = this.#dbs;
-    if (!dbs || dbs.root !== this.store()) {
-      // The store went away (or was replaced): what waits for it is dropped, and what was opened on it
-      // (its count, its key filter) is rebuilt from the next store.
+    if (!dbs || dbs.root !== this.store() || isClosing(dbs.root)) {
+      // The store went away (closed, or replaced): what waits for it is dropped (lmdb-js would throw
+      // from a later event turn for a write to a closed store), and what was opened on it (its count,
+      // its key index) is rebuilt from the next store.
       this.#forget();
       return Promise.resolve();
     }
@@ -157,16 +158,13 @@ export class ResponseCache {
       this.#flushTimer = undefined;
     }
     const batch = this.#queued;
-    if (batch.size === 0 && this.#replacedOrder.length === 0) return Promise.resolve();
+    if (batch.size === 0) return Promise.resolve();
     this.#queued = new Map();
-    for (const orderKey of this.#replacedOrder) void dbs.order.remove(orderKey);
-    this.#replacedOrder = [];
     let committed: Promise<unknown> = Promise.resolve();
     try {
-      for (const [key, entry] of batch) {
-        this.#pending.set(key, entry);
-        committed = dbs.entries.put(key, entry);
-        void dbs.order.put([entry.createdAt, key], null);
+      for (const [record, entry] of batch) {
+        this.#pending.set(record, entry);
+        committed = dbs.records.put(record, entry);
       }
     } catch (error) {
       // Closed under us (the store stopped without this cache being told): the batch is lost, as a
@@ -183,23 +181,22 @@ export class ResponseCache {
   }
 
   #committed(batch: Map<string, CacheEntry>): void {
-    for (const [key, entry] of batch) if (this.#pending.get(key) === entry) this.#pending.delete(key);
+    for (const [record, entry] of batch) if (this.#pending.get(record) === entry) this.#pending.delete(record);
   }
 
   /**
    * Everything tied to a store that has gone (closed, or restarted): waiting writes are dropped, like
-   * writes to a closed store, and the databases, count and key filter are opened again on the next.
+   * writes to a closed store, and the databases, count and key index are opened again on the next.
    */
   #forget(): void {
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     this.#queued.clear();
-    this.#replacedOrder = [];
     this.#pending.clear();
     this.#dbs = undefined;
   }
 
-  /** Entries stored (approximately, between commits). */
+  /** Records stored (approximately, between commits): live entries, and those expired or replaced until evicted. */
   get size(): number {
     return this.#open()?.count ?? 0;
   }
@@ -211,39 +208,33 @@ export class ResponseCache {
     return new StoredAnswer(200, body, entry.chunks, entry.backend, entry.model, tokens);
   }
 
+  /**
+   * Removes the oldest records, down to 1% below the bound, so a full cache evicts (one LMDB commit)
+   * every maxEntries/100 puts, not on each: the committed ones from where the last eviction stopped,
+   * then those handed to LMDB but not committed (puts faster than commits), then those still waiting.
+   */
   #evict(dbs: Databases): void {
-    // Down to 1% below the bound, so a full cache evicts (one LMDB commit) every maxEntries/100 puts, not on each.
     const excess = dbs.count - (this.options.maxEntries - Math.floor(this.options.maxEntries / 100));
     let removed = 0;
-    for (const { key: orderKey } of dbs.order.getRange({ limit: Math.max(excess, EVICT_BATCH) })) {
-      if (removed >= excess) break;
-      const [createdAt, key] = orderKey as [number, string];
-      void dbs.order.remove(orderKey as [number, string]);
-      const entry = this.#queued.get(key) ?? this.#pending.get(key) ?? dbs.entries.get(key);
-      // An entry rewritten since has a newer order record: keep it.
-      if (entry && entry.createdAt === createdAt) {
-        this.#pending.delete(key);
-        void dbs.entries.remove(key);
-        dbs.keys.remove(key);
-        removed++;
-      }
-    }
-    // Puts faster than LMDB's commits are not in the committed order yet: the oldest of those go next.
-    for (const [key, entry] of this.#pending) {
-      if (removed >= excess) break;
-      this.#pending.delete(key);
-      void dbs.order.remove([entry.createdAt, key]);
-      void dbs.entries.remove(key);
-      dbs.keys.remove(key);
+    const evict = (record: string): boolean => {
+      const parsed = parseRecordKey(record);
+      if (!parsed) return false;
+      const [seq, key] = parsed;
+      dbs.index.delete(key, seq);
+      this.#pending.delete(record);
+      if (!this.#queued.delete(record)) void dbs.records.remove(record);
+      dbs.evictedBelow = Math.max(dbs.evictedBelow, seq + 1);
       removed++;
-    }
-    // Then those still waiting for their write; one that replaces a stored entry takes that with it.
-    for (const key of this.#queued.keys()) {
+      return true;
+    };
+    for (const record of dbs.records.getKeys({ start: seqBound(dbs.evictedBelow), limit: excess })) evict(record);
+    for (const record of this.#pending.keys()) {
       if (removed >= excess) break;
-      this.#queued.delete(key);
-      void dbs.entries.remove(key);
-      dbs.keys.remove(key);
-      removed++;
+      evict(record);
+    }
+    for (const record of this.#queued.keys()) {
+      if (removed >= excess) break;
+      evict(record);
     }
     dbs.count -= removed;
   }
@@ -253,12 +244,47 @@ export class ResponseCache {
     if (!root) return undefined;
     if (this.#dbs?.root === root) return this.#dbs;
     this.#forget();
-    const entries = openCacheDb(root);
-    const order = root.openDB<null, [number, string]>({ name: ORDER_DB_NAME, encoding: 'msgpack' });
-    // Every stored key into the filter (the shared-structures record is not an entry).
-    const keys = new KeyFilter();
-    for (const key of entries.getKeys()) if (typeof key === 'string') keys.add(key);
-    this.#dbs = { root, entries, order, count: keys.size, keys };
+    dropLegacyDbs(root);
+    const records = openCacheDb(root);
+    // Every record into the index, oldest first, so a key's newest record wins (the shared-structures
+    // record is not an entry).
+    const index = new KeyIndex();
+    let count = 0;
+    let first: number | undefined;
+    let last = -1;
+    for (const record of records.getKeys()) {
+      const parsed = parseRecordKey(record);
+      if (!parsed) continue;
+      index.set(parsed[1], parsed[0]);
+      count++;
+      first ??= parsed[0];
+      last = parsed[0];
+    }
+    this.#dbs = { root, records, count, index, nextSeq: last + 1, evictedBelow: first ?? 0 };
     return this.#dbs;
+  }
+}
+
+/** lmdb-js's `status` of an environment: 'closing' from `close()` on, then 'closed'. */
+function isClosing(root: RootDatabase): boolean {
+  const status = (root as { status?: string }).status;
+  return status === 'closing' || status === 'closed';
+}
+
+/**
+ * The layout before records were kept in write order (`cache`, keyed by request key, and `cache-order`,
+ * its insertion order): dropped when the cache opens, so an upgraded store starts its cache afresh
+ * instead of carrying dead pages.
+ */
+function dropLegacyDbs(root: RootDatabase): void {
+  for (const name of LEGACY_CACHE_DB_NAMES) {
+    let db: Database | undefined;
+    try {
+      // `create: false` (lmdb-js's, missing from its types): no database is made when there is none.
+      db = root.openDB({ name, create: false } as { name: string }) as Database | undefined;
+    } catch {
+      db = undefined; // lmdb-js versions that throw "Database not found" instead
+    }
+    if (db) void db.drop();
   }
 }

@@ -1,9 +1,12 @@
 /**
- * What the response cache stores in LMDB (named database `cache`, msgpack values,
- * keyed by the request key's hash). Shared by the main thread and the Piscina workers.
+ * What the response cache stores in LMDB (named database `cache-records`, msgpack values, keyed by
+ * record key: the write's sequence, then the request key; src/cache/record-key.ts). Shared by the
+ * main thread and the Piscina workers.
  */
 
-export const CACHE_DB_NAME = 'cache';
+export const CACHE_DB_NAME = 'cache-records';
+/** Databases of the earlier layout (entries keyed by request key, and their insertion order): dropped at open. */
+export const LEGACY_CACHE_DB_NAMES = ['cache', 'cache-order'] as const;
 export const CACHE_ENTRY_VERSION = 1;
 
 export interface CacheEntry {

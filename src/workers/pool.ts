@@ -59,7 +59,10 @@ export interface WorkerPool {
    * WORKER_POOL_CLOSED after close().
    */
   hashRequest(text: string, options: HashRequestOptions): Promise<HashResult>;
-  /** The unexpired entry under `key` in the `cache` db, read in a worker; undefined when absent or expired. */
+  /**
+   * The unexpired entry under record key `key` (src/cache/record-key.ts) in the cache's db, read in a
+   * worker; undefined when absent or expired.
+   */
   lookup(key: string): Promise<CacheEntry | undefined>;
   /** Lets running tasks finish, then stops the threads. Idempotent: later calls return the same promise. */
   close(): Promise<void>;

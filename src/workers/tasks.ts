@@ -27,6 +27,7 @@ export interface HashResult {
 }
 
 export interface LookupTask {
+  /** A record key (src/cache/record-key.ts): the main thread's key index says which record holds a request key. */
   key: string;
   /** ms since the epoch, taken on the caller's clock; entries expiring at or before it are not returned. */
   now: number;

@@ -6,15 +6,38 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
-import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, type CacheEntry } from '../../src/cache/types.js';
+import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from '../../src/cache/types.js';
 import { CACHE_STRUCTURES_KEY, openCacheDb } from '../../src/workers/cache-db.js';
-import { KeyFilter } from '../../src/cache/key-filter.js';
+import { KeyIndex } from '../../src/cache/key-index.js';
+import { parseRecordKey, recordKey } from '../../src/cache/record-key.js';
 
-/** Entries stored in `db` (its shared-structures record left out). */
-function cacheEntryCount(db: Database<CacheEntry, string>): number {
-  let count = 0;
-  for (const key of db.getKeys()) if (typeof key === 'string') count++;
-  return count;
+/** Records stored in `db`, in LMDB's order, as [sequence, request key] (its shared-structures record left out). */
+function records(db: Database<CacheEntry, string>): [number, string][] {
+  const found: [number, string][] = [];
+  for (const key of db.getKeys()) {
+    const parsed = parseRecordKey(key);
+    if (parsed) found.push(parsed);
+    else expect(typeof key).not.toBe('string'); // nothing else is stored there
+  }
+  return found;
+}
+
+/** The stored entry of `key`'s newest record. */
+function stored(db: Database<CacheEntry, string>, key: string): CacheEntry | undefined {
+  const newest = records(db).filter(([, k]) => k === key).at(-1);
+  return newest && db.get(recordKey(newest[0], key));
+}
+
+/** Two different keys with the same 30-bit tag, found by search. */
+function collidingKeys(): [string, string] {
+  const seen = new Map<number, string>();
+  for (let i = 0; i <= 1_000_000; i++) {
+    const key = `v1:key-${i}`;
+    const other = seen.get(KeyIndex.tag(key));
+    if (other !== undefined) return [other, key];
+    seen.set(KeyIndex.tag(key), key);
+  }
+  throw new Error('no colliding pair found');
 }
 
 const answer = (n: number): CompletedAnswer => ({
@@ -100,32 +123,106 @@ describe('ResponseCache', () => {
     cache.put('b', answer(2), 'chat.completions', 60_000);
     await db.flushed;
     // Nothing handed to LMDB yet: the writes wait for the delay, and are served from memory.
-    expect(entries.get('a')).toBeUndefined();
+    expect(records(entries)).toEqual([]);
     expect(ResponseCache.toAnswer(cache.get('b')!).value).toEqual({ n: 2 });
     await new Promise((resolve) => setTimeout(resolve, 60));
     await db.flushed;
-    expect(ResponseCache.toAnswer(entries.get('a')!).value).toEqual({ n: 1 });
-    expect(ResponseCache.toAnswer(entries.get('b')!).value).toEqual({ n: 2 });
+    expect(ResponseCache.toAnswer(stored(entries, 'a')!).value).toEqual({ n: 1 });
+    expect(ResponseCache.toAnswer(stored(entries, 'b')!).value).toEqual({ n: 2 });
 
     cache.put('c', answer(3), 'chat.completions', 60_000);
     await cache.flush();
-    expect(ResponseCache.toAnswer(entries.get('c')!).value).toEqual({ n: 3 });
-    expect(cacheEntryCount(entries)).toBe(3);
+    expect(ResponseCache.toAnswer(stored(entries, 'c')!).value).toEqual({ n: 3 });
+    expect(records(entries)).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+    ]);
   });
 
-  it('a rewrite while queued or after commit leaves one entry and one insertion-order record', async () => {
+  it('keeps records in write order and evicts from the start: LMDB appends at one end and deletes at the other', async () => {
+    const db = open();
+    const cache = new ResponseCache(() => db, { maxEntries: 100 });
+    // Keys in no particular order (hashes, in real use): the records are in write order all the same.
+    const keys = Array.from({ length: 250 }, (_, n) => `v1:${((n * 7919) % 1000).toString(16)}-${n}`);
+    for (const [n, key] of keys.entries()) {
+      cache.put(key, answer(n), 'chat.completions', 60_000);
+      if (n % 30 === 29) await cache.flush();
+    }
+    await cache.flush();
+    await db.flushed;
+    const held = records(openCacheDb(db));
+    expect(held.map(([seq]) => seq)).toEqual(Array.from({ length: held.length }, (_, i) => 250 - held.length + i));
+    expect(held.map(([, key]) => key)).toEqual(keys.slice(250 - held.length));
+    expect(held.length).toBe(cache.size);
+    expect(held.length).toBeLessThanOrEqual(100);
+    expect(held.length).toBeGreaterThanOrEqual(99);
+    for (const [n, key] of keys.entries()) {
+      if (n < 250 - held.length) expect(cache.get(key)).toBeUndefined();
+      else expect(ResponseCache.toAnswer(cache.get(key)!).value).toEqual({ n });
+    }
+  });
+
+  it('a rewrite while queued replaces it unwritten; one after commit is served, and the old record waits for eviction', async () => {
     const db = open();
     let now = 0;
-    const cache = new ResponseCache(() => db, { maxEntries: 10, now: () => ++now });
+    const cache = new ResponseCache(() => db, { maxEntries: 3, now: () => ++now });
     cache.put('k', answer(1), 'chat.completions', 60_000);
     cache.put('k', answer(2), 'chat.completions', 60_000); // still queued
     await cache.flush();
-    cache.put('k', answer(3), 'chat.completions', 60_000); // replaces a stored one
+    expect(records(openCacheDb(db))).toEqual([[1, 'k']]);
+    expect(cache.size).toBe(1);
+    cache.put('k', answer(3), 'chat.completions', 60_000); // after a stored one
     await cache.flush();
     expect(ResponseCache.toAnswer(cache.get('k')!).value).toEqual({ n: 3 });
+    expect(records(openCacheDb(db))).toEqual([
+      [1, 'k'],
+      [2, 'k'],
+    ]);
+    expect(cache.size).toBe(2); // both records take space
+    cache.put('x', answer(4), 'chat.completions', 60_000);
+    cache.put('y', answer(5), 'chat.completions', 60_000); // over the bound: the oldest record, the replaced one, goes
+    await cache.flush();
+    await db.flushed;
+    expect(records(openCacheDb(db)).map(([seq]) => seq)).toEqual([2, 3, 4]);
+    expect(ResponseCache.toAnswer(cache.get('k')!).value).toEqual({ n: 3 });
+  });
+
+  it('an expired record is never served and stays counted until eviction removes it', async () => {
+    const db = open();
+    let now = 1_000;
+    const cache = new ResponseCache(() => db, { maxEntries: 2, now: () => now });
+    cache.put('old', answer(1), 'chat.completions', 100);
+    await cache.flush();
+    now = 1_200;
+    expect(cache.get('old')).toBeUndefined();
     expect(cache.size).toBe(1);
-    const order = [...db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).getKeys()];
-    expect(order).toEqual([[3, 'k']]);
+    cache.put('old', answer(2), 'chat.completions', 60_000); // fetched again
+    expect(ResponseCache.toAnswer(cache.get('old')!).value).toEqual({ n: 2 });
+    cache.put('new', answer(3), 'chat.completions', 60_000); // over the bound: the expired record goes first
+    await cache.flush();
+    await db.flushed;
+    expect(records(openCacheDb(db))).toEqual([
+      [1, 'old'],
+      [2, 'new'],
+    ]);
+  });
+
+  it('never serves one key’s entry for another whose tag collides; the later write wins the index', async () => {
+    const db = open();
+    const [a, b] = collidingKeys();
+    const cache = new ResponseCache(() => db, { maxEntries: 10 });
+    cache.put(a, answer(1), 'chat.completions', 60_000);
+    cache.put(b, answer(2), 'chat.completions', 60_000);
+    expect(cache.get(a)).toBeUndefined(); // a miss, never b's answer
+    expect(ResponseCache.toAnswer(cache.get(b)!).value).toEqual({ n: 2 });
+    await cache.flush();
+    expect(cache.get(a)).toBeUndefined();
+    expect(ResponseCache.toAnswer(cache.get(b)!).value).toEqual({ n: 2 });
+    cache.put(a, answer(3), 'chat.completions', 60_000);
+    expect(ResponseCache.toAnswer(cache.get(a)!).value).toEqual({ n: 3 });
+    expect(cache.get(b)).toBeUndefined();
+    expect(cache.size).toBe(3);
   });
 
   it('past maxEntries evicts down to 1% below it, so a full cache evicts once every maxEntries/100 puts', async () => {
@@ -143,30 +240,33 @@ describe('ResponseCache', () => {
     cache.put('k202', answer(202), 'chat.completions', 60_000);
     expect(cache.size).toBe(199);
     await cache.flush();
-    expect(cacheEntryCount(openCacheDb(db))).toBe(199);
+    expect(records(openCacheDb(db))).toHaveLength(199);
   });
 
-  it('evicting a queued rewrite of a stored entry removes the stored one too (the count stays true)', async () => {
+  it('evicting around a queued rewrite of a stored entry keeps the count true', async () => {
     const db = open();
     let now = 0;
     const cache = new ResponseCache(() => db, { maxEntries: 2, now: () => ++now });
     cache.put('a', answer(1), 'chat.completions', 60_000);
     cache.put('b', answer(2), 'chat.completions', 60_000);
     await cache.flush();
-    cache.put('b', answer(3), 'chat.completions', 60_000); // queued rewrite of a stored entry
-    cache.put('a', answer(4), 'chat.completions', 60_000); // queued rewrite
+    cache.put('b', answer(3), 'chat.completions', 60_000); // queued rewrite of a stored entry: a's record goes
+    cache.put('a', answer(4), 'chat.completions', 60_000); // queued rewrite: b's stored record goes
     cache.put('c', answer(5), 'chat.completions', 60_000); // over the bound: the oldest, the rewrite of b, goes
     expect(cache.size).toBe(2);
     await cache.flush();
     await db.flushed;
     expect(cache.get('b')).toBeUndefined();
-    expect(cacheEntryCount(openCacheDb(db))).toBe(2);
+    expect(records(openCacheDb(db))).toHaveLength(2);
   });
 
   it('knows a miss without reading LMDB, and finds what an earlier process stored', async () => {
     const db = open();
     const first = new ResponseCache(() => db, { maxEntries: 10 });
     first.put('stored', answer(1), 'chat.completions', 60_000);
+    first.put('twice', answer(2), 'chat.completions', 60_000);
+    await first.flush();
+    first.put('twice', answer(3), 'chat.completions', 60_000);
     await first.flush();
 
     // A new cache on the same environment (a restart): its key filter is built from what is stored.
@@ -184,13 +284,21 @@ describe('ResponseCache', () => {
       return opened;
     }) as never);
     const second = new ResponseCache(() => db, { maxEntries: 10 });
-    expect(second.size).toBe(1);
+    expect(second.size).toBe(3);
     expect(second.get('absent')).toBeUndefined();
-    second.put('new', answer(2), 'chat.completions', 60_000);
+    second.put('new', answer(4), 'chat.completions', 60_000);
     expect(reads).toEqual([]); // neither the miss nor the put of a new key read LMDB
     expect(ResponseCache.toAnswer(second.get('stored')!).value).toEqual({ n: 1 });
-    expect(reads).toEqual(['stored']);
+    expect(reads).toEqual([recordKey(0, 'stored')]);
+    expect(ResponseCache.toAnswer(second.get('twice')!).value).toEqual({ n: 3 }); // the newest record wins
     await second.flush();
+    // New records go after the stored ones.
+    expect(records(openCacheDb(db))).toEqual([
+      [0, 'stored'],
+      [1, 'twice'],
+      [2, 'twice'],
+      [3, 'new'],
+    ]);
   });
 
   it('drops the writes still waiting when the store goes away, and reopens on the new store with its keys', async () => {
@@ -216,52 +324,62 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('stores the entries’ shape once (shared structures), still reads entries written with it inline, and counts only entries', async () => {
+  it('stores the entries’ shape once (shared structures), and counts only entries', async () => {
     const db = open();
-    // An entry as written before shared structures: its field names inline, in the same `cache` db.
-    const legacy = db.openDB<CacheEntry, string>({ name: CACHE_DB_NAME, encoding: 'msgpack' });
-    const now = Date.now();
-    const old: CacheEntry = { v: CACHE_ENTRY_VERSION, createdAt: now, expiresAt: now + 60_000, endpoint: 'chat.completions', model: 'b/m', backend: 'b', body: Buffer.from('{"n":0}') };
-    await legacy.put('old', old);
-
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     cache.put('new', answer(1), 'chat.completions', 60_000);
     await cache.flush();
     const entries = openCacheDb(db);
     expect(entries.doesExist(CACHE_STRUCTURES_KEY as unknown as string)).toBe(true);
-    expect(Buffer.from(entries.get('old')!.body).toString()).toBe('{"n":0}');
-    expect(ResponseCache.toAnswer(entries.get('new')!).value).toEqual({ n: 1 });
-    // The shape is not repeated in the stored bytes: far smaller than the legacy encoding.
-    expect(entries.getBinary('new')!.length).toBeLessThan(legacy.getBinary('old')!.length - 40);
-    expect(cacheEntryCount(entries)).toBe(2);
-    expect(new ResponseCache(() => db, { maxEntries: 10 }).size).toBe(2);
+    // The same entry with its shape inline, for comparison.
+    const inline = db.openDB<CacheEntry, string>({ name: 'inline', encoding: 'msgpack' });
+    await inline.put('new', stored(entries, 'new')!);
+    expect(entries.getBinary(recordKey(0, 'new'))!.length).toBeLessThan(inline.getBinary('new')!.length - 40);
+    expect(records(entries)).toHaveLength(1);
+    expect(new ResponseCache(() => db, { maxEntries: 10 }).size).toBe(1);
+  });
+
+  it('drops the databases of the earlier layout (keyed by request key) when it opens', async () => {
+    const db = open();
+    const now = Date.now();
+    const old: CacheEntry = { v: CACHE_ENTRY_VERSION, createdAt: now, expiresAt: now + 60_000, endpoint: 'chat.completions', model: 'b/m', backend: 'b', body: Buffer.from('{"n":0}') };
+    await db.openDB<CacheEntry, string>({ name: 'cache', encoding: 'msgpack' }).put('old', old);
+    await db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).put([now, 'old'], null);
+    const cache = new ResponseCache(() => db, { maxEntries: 10 });
+    expect(cache.get('old')).toBeUndefined();
+    expect(cache.size).toBe(0);
+    await db.flushed;
+    for (const name of LEGACY_CACHE_DB_NAMES) expect(db.openDB({ name, create: false } as { name: string })).toBeFalsy();
   });
 });
 
-describe('KeyFilter', () => {
-  it('says no only for keys not held, counting keys whose tags collide', () => {
-    const filter = new KeyFilter();
-    // Two different keys with the same tag, found by search: removing one keeps the other.
-    const seen = new Map<number, string>();
-    let pair: [string, string] | undefined;
-    for (let i = 0; pair === undefined; i++) {
-      const key = `v1:key-${i}`;
-      const other = seen.get(KeyFilter.tag(key));
-      if (other !== undefined) pair = [other, key];
-      else seen.set(KeyFilter.tag(key), key);
-      if (i > 1_000_000) throw new Error('no colliding pair found');
-    }
-    const [a, b] = pair;
-    expect(filter.mayHold(a)).toBe(false);
-    filter.add(a);
-    filter.add(b);
-    filter.remove(a);
-    expect(filter.mayHold(b)).toBe(true);
-    expect(filter.size).toBe(1);
-    filter.remove(b);
-    expect(filter.mayHold(a)).toBe(false);
-    expect(filter.size).toBe(0);
-    for (let i = 0; i < 1000; i++) filter.add(`k${i}`);
-    for (let i = 0; i < 1000; i++) expect(filter.mayHold(`k${i}`)).toBe(true);
+describe('KeyIndex', () => {
+  it('points each key at its newest record; colliding keys share a slot, and a delete for an older record keeps a newer one', () => {
+    const index = new KeyIndex();
+    const [a, b] = collidingKeys();
+    expect(index.seqOf(a)).toBeUndefined();
+    index.set(a, 1);
+    expect(index.seqOf(a)).toBe(1);
+    index.set(b, 2);
+    expect(index.seqOf(a)).toBe(2); // b's record: a lookup of a under it finds no record (record keys hold the key)
+    index.delete(a, 1); // a's record evicted: b's slot stays
+    expect(index.seqOf(b)).toBe(2);
+    expect(index.size).toBe(1);
+    index.delete(b, 2);
+    expect(index.seqOf(b)).toBeUndefined();
+    expect(index.size).toBe(0);
+    for (let i = 0; i < 1000; i++) index.set(`k${i}`, i);
+    for (let i = 0; i < 1000; i++) expect(index.seqOf(`k${i}`)).toBe(i);
+  });
+});
+
+describe('record keys', () => {
+  it('sort in sequence order whatever the request key, and parse back', () => {
+    const keys = [0, 1, 9, 10, 35, 36, 1295, 1296, 2 ** 31, 36 ** 7 - 1].map((seq, i) => recordKey(seq, `v1:${'zyx'[i % 3]}`));
+    expect([...keys].sort()).toEqual(keys);
+    expect(parseRecordKey(recordKey(123_456, 'v1:abc'))).toEqual([123_456, 'v1:abc']);
+    expect(parseRecordKey('v1:abc')).toBeUndefined();
+    expect(parseRecordKey('0000001')).toBeUndefined();
+    expect(parseRecordKey(Symbol.for('structures'))).toBeUndefined();
   });
 });
