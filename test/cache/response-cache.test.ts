@@ -375,11 +375,12 @@ describe('KeyIndex', () => {
 
 describe('record keys', () => {
   it('sort in sequence order whatever the request key, and parse back', () => {
-    const keys = [0, 1, 9, 10, 35, 36, 1295, 1296, 2 ** 31, 36 ** 7 - 1].map((seq, i) => recordKey(seq, `v1:${'zyx'[i % 3]}`));
+    const keys = [0, 1, 9, 10, 35, 36, 1295, 1296, 2 ** 31, 36 ** 7, 2 ** 52, 36 ** 10 - 1].map((seq, i) => recordKey(seq, `v1:${'zyx'[i % 3]}`));
     expect([...keys].sort()).toEqual(keys);
     expect(parseRecordKey(recordKey(123_456, 'v1:abc'))).toEqual([123_456, 'v1:abc']);
     expect(parseRecordKey('v1:abc')).toBeUndefined();
-    expect(parseRecordKey('0000001')).toBeUndefined();
+    expect(parseRecordKey('0000000001')).toBeUndefined();
+    expect(parseRecordKey(recordKey(36 ** 10 - 1, 'k'))).toEqual([36 ** 10 - 1, 'k']);
     expect(parseRecordKey(Symbol.for('structures'))).toBeUndefined();
   });
 });
