@@ -301,6 +301,39 @@ describe('ResponseCache', () => {
     ]);
   });
 
+  it('keeps the latest reads from LMDB decoded in memory: a second hit reads nothing, expiry still holds', async () => {
+    const db = open();
+    let now = 1_000;
+    const first = new ResponseCache(() => db, { maxEntries: 10, now: () => now });
+    for (const key of ['a', 'b', 'c']) first.put(key, answer(key.charCodeAt(0)), 'chat.completions', 500);
+    await first.flush();
+
+    const reads: string[] = [];
+    const cache = new ResponseCache(() => db, { maxEntries: 10, now: () => now, hotEntries: 2 });
+    cache.open();
+    const records = openCacheDb(db);
+    const get = records.get.bind(records);
+    // The cache's db handle is the environment's one for that name (lmdb-js keeps one per name).
+    vi.spyOn(Object.getPrototypeOf(records) as { get: (key: string) => unknown }, 'get').mockImplementation(function (this: typeof records, key: string) {
+      reads.push(key);
+      return get.call(this, key);
+    } as never);
+    try {
+      expect(ResponseCache.toAnswer(cache.get('a')!).value).toEqual({ n: 97 });
+      expect(ResponseCache.toAnswer(cache.get('a')!).value).toEqual({ n: 97 });
+      expect(reads).toEqual([recordKey(0, 'a')]);
+      cache.get('b');
+      cache.get('c'); // two hot entries at most: a's goes
+      cache.get('a');
+      expect(reads).toEqual([recordKey(0, 'a'), recordKey(1, 'b'), recordKey(2, 'c'), recordKey(0, 'a')]);
+      now = 1_500; // expired: not served from memory either
+      expect(cache.get('a')).toBeUndefined();
+      expect(cache.get('c')).toBeUndefined();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('drops the writes still waiting when the store goes away, and reopens on the new store with its keys', async () => {
     const db = open();
     let current: RootDatabase | undefined = db;
