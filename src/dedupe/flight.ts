@@ -150,7 +150,12 @@ export class Flight implements Responder {
   }
 
   #metaFor(s: Subscriber): ResponseMeta {
-    return { ...this.#meta!, requestId: s.requestId, dedupe: s.role, cache: this.#meta!.cache };
+    // Every field by name, not `{ ...meta }`: the spread of an object built on several paths can take
+    // V8's slow path (see telemetry/event-bus.ts). `Required`: a field added to ResponseMeta fails the
+    // type check here until it is copied too.
+    const meta = this.#meta!;
+    const out: Required<ResponseMeta> = { requestId: s.requestId, backend: meta.backend, model: meta.model, routeReason: meta.routeReason, cache: meta.cache, dedupe: s.role };
+    return out;
   }
 
   #leave(subscriber: Subscriber): void {
