@@ -19,7 +19,7 @@ export const CACHE_WRITE_DELAY_MS = 100;
 /** Past this many waiting writes they go at once, whatever the delay (bounds the memory they hold). */
 const MAX_QUEUED_WRITES = 1_000;
 
-/** Entries read from LMDB kept decoded in memory (the most recently used): at most ≈ 1,000 answers' bytes. */
+/** Entries read from LMDB kept decoded in memory (the latest reads): about 1 MB for 1 KB answers. */
 const HOT_ENTRIES = 1_000;
 
 export interface ResponseCacheOptions {
