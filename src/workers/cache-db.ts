@@ -10,8 +10,7 @@ import { CACHE_DB_NAME, type CacheEntry } from '../cache/types.js';
 /**
  * Where msgpackr's shared structures live in the `cache-records` db: the entries' shape (field names)
  * is stored once there instead of in every entry, which makes a hit's decode about twice as
- * fast (1.5 → 0.9 µs in isolation; it was ≈ 4% of the cache-hit path's CPU). Entries written
- * before, with their shape inline, still decode.
+ * fast (1.5 → 0.9 µs in isolation; it was ≈ 4% of the cache-hit path's CPU).
  */
 export const CACHE_STRUCTURES_KEY = Symbol.for('structures');
 
