@@ -19,6 +19,13 @@ export const CACHE_WRITE_DELAY_MS = 100;
 /** Past this many waiting writes they go at once, whatever the delay (bounds the memory they hold). */
 const MAX_QUEUED_WRITES = 1_000;
 
+/**
+ * Most records one eviction pass removes. A store opened with a lower `maxEntries` than it was filled
+ * with is brought down over the next puts, this many at a time, instead of in one pass that would hold
+ * the event loop for seconds (one removal costs a few µs of main-thread time).
+ */
+const MAX_EVICT_PER_PASS = 10_000;
+
 /** Entries read from LMDB kept decoded in memory (the latest reads): about 1 MB for 1 KB answers. */
 const HOT_ENTRIES = 1_000;
 
@@ -29,6 +36,8 @@ export interface ResponseCacheOptions {
   writeDelayMs?: number;
   /** Entries read from LMDB kept decoded in memory; default HOT_ENTRIES. */
   hotEntries?: number;
+  /** Most records one eviction pass removes; default MAX_EVICT_PER_PASS. */
+  maxEvictPerPass?: number;
 }
 
 interface Databases {
@@ -246,9 +255,11 @@ export class ResponseCache {
    * Removes the oldest records, down to 1% below the bound, so a full cache evicts (one LMDB commit)
    * every maxEntries/100 puts, not on each: the committed ones from where the last eviction stopped,
    * then those handed to LMDB but not committed (puts faster than commits), then those still waiting.
+   * At most `maxEvictPerPass` records a pass: a larger excess goes over the next puts.
    */
   #evict(dbs: Databases): void {
-    const excess = dbs.count - (this.options.maxEntries - Math.floor(this.options.maxEntries / 100));
+    const target = this.options.maxEntries - Math.floor(this.options.maxEntries / 100);
+    const excess = Math.min(dbs.count - target, this.options.maxEvictPerPass ?? MAX_EVICT_PER_PASS);
     let removed = 0;
     const evict = (record: string): boolean => {
       const parsed = parseRecordKey(record);

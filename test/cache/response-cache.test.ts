@@ -243,6 +243,25 @@ describe('ResponseCache', () => {
     expect(records(openCacheDb(db))).toHaveLength(199);
   });
 
+  it('a store filled past a lower bound is brought down a bounded number of records per put', async () => {
+    const db = open();
+    const filler = new ResponseCache(() => db, { maxEntries: 1_000 });
+    for (let n = 0; n < 300; n++) filler.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    await filler.flush();
+
+    const cache = new ResponseCache(() => db, { maxEntries: 100, maxEvictPerPass: 50 }); // restarted with a lower bound
+    expect(cache.size).toBe(300);
+    cache.put('a', answer(1), 'chat.completions', 60_000);
+    expect(cache.size).toBe(251); // 301 − 50
+    for (const key of ['b', 'c', 'd', 'e']) cache.put(key, answer(2), 'chat.completions', 60_000);
+    expect(cache.size).toBe(99); // 252 − 50, 203 − 50, 154 − 50, then down to 1% below the bound
+    await cache.flush();
+    await db.flushed;
+    expect(records(openCacheDb(db))).toHaveLength(99);
+    expect(cache.get('k0')).toBeUndefined();
+    expect(cache.get('k299')).toBeDefined(); // the newest of the old ones stay
+  });
+
   it('evicting around a queued rewrite of a stored entry keeps the count true', async () => {
     const db = open();
     let now = 0;
