@@ -68,7 +68,9 @@ export function breakerOf(system: OptimizerSystem, backendId: string): BreakerRe
  */
 export function callBackend(system: OptimizerSystem, backendId: string, call: Omit<UpstreamCall, 'resolve' | 'reject'>): Promise<UpstreamResponse> {
   const transport = transportOf(system, backendId);
-  if (transport) return new Promise((resolve, reject) => transport({ ...call, resolve, reject }));
+  // Field by field, not `{ ...call }`: that spread took V8's slow path, ≈ 1% of the pass-through's CPU
+  // (profile: line ticks), as in planRoute and Flight's meta. Every field of UpstreamCall is here.
+  if (transport) return new Promise((resolve, reject) => transport({ method: call.method, path: call.path, body: call.body, signal: call.signal, stream: call.stream, resolve, reject }));
   return new Promise((resolve, reject) => {
     const ref = system.get(backendSystemId(backendId)) as AnyActorRef | undefined;
     const snapshot = ref?.getSnapshot() as { status: string; children: Record<string, AnyActorRef | undefined> } | undefined;

@@ -188,5 +188,6 @@ function listCandidates(table: RoutingTable, target: RouteTarget): RouteTarget[]
 /** The route for a query and every candidate for it: what the router answers. */
 export function planRoute(table: RoutingTable, query: RouteQuery): RoutePlan {
   const route = resolveRoute(table, query);
-  return { ...route, candidates: candidatesFor(table, route, query.pinnedBackend !== undefined) };
+  // Not `{ ...route }`: that spread took V8's slow path, ≈ 1.5% of a cache hit's CPU (profile: line ticks).
+  return { target: route.target, reason: route.reason, candidates: candidatesFor(table, route, query.pinnedBackend !== undefined) };
 }
