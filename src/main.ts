@@ -4,7 +4,7 @@ import { parseArgs, USAGE, type CliOptions } from './cli/args.js';
 import { startInspection } from './inspect/inspector.js';
 import { configuredSecrets } from './config/secrets.js';
 import { ConfigError } from './config/config-error.js';
-import { loadConfig } from './config/load.js';
+import { loadConfig, releaseConfigValidator } from './config/load.js';
 import { createLogger } from './log/logger.js';
 import { startOptimizer } from './optimizer.js';
 import { StoreError } from './store/open-store.js';
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(args);
+    releaseConfigValidator();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
