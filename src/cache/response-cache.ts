@@ -261,9 +261,9 @@ export class ResponseCache {
     const target = this.options.maxEntries - Math.floor(this.options.maxEntries / 100);
     const excess = Math.min(dbs.count - target, this.options.maxEvictPerPass ?? MAX_EVICT_PER_PASS);
     let removed = 0;
-    const evict = (record: string): boolean => {
+    const evict = (record: string): void => {
       const parsed = parseRecordKey(record);
-      if (!parsed) return false;
+      if (!parsed) return;
       const [seq, key] = parsed;
       dbs.index.delete(key, seq);
       this.#pending.delete(record);
@@ -271,7 +271,6 @@ export class ResponseCache {
       if (!this.#queued.delete(record)) void dbs.records.remove(record);
       dbs.evictedBelow = Math.max(dbs.evictedBelow, seq + 1);
       removed++;
-      return true;
     };
     for (const record of dbs.records.getKeys({ start: seqBound(dbs.evictedBelow), limit: excess })) evict(record);
     for (const record of this.#pending.keys()) {
@@ -296,17 +295,16 @@ export class ResponseCache {
     // record is not an entry).
     const index = new KeyIndex();
     let count = 0;
-    let first: number | undefined;
     let last = -1;
     for (const record of records.getKeys()) {
       const parsed = parseRecordKey(record);
       if (!parsed) continue;
       index.set(parsed[1], parsed[0]);
       count++;
-      first ??= parsed[0];
       last = parsed[0];
     }
-    this.#dbs = { root, records, count, index, nextSeq: last + 1, evictedBelow: first ?? 0 };
+    // Eviction starts its range read at the first record there is, wherever that is.
+    this.#dbs = { root, records, count, index, nextSeq: last + 1, evictedBelow: 0 };
     return this.#dbs;
   }
 }
