@@ -13,6 +13,7 @@
  *   node dist/bench/profile-lines.js /tmp/prof/*.cpuprofile
  */
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
@@ -43,10 +44,12 @@ const lineOf = (url: string, line: number): string => {
   }
   return (sources.get(url)![line - 1] ?? '').trim();
 };
+/** The file below the build it came from (`dist/`, or a copy of it such as bench:ab's `.ab/<name>/`). */
+const shortPath = (url: string): string => relative(process.cwd(), fileURLToPath(url)).replace(/^(dist|\.ab\/[^/]+)\//, '');
 const rows = [...ticks]
   .map(([key, n]) => {
     const [url, line] = key.split('\n') as [string, string];
-    return { n, where: `${url.replace(/^.*\/dist\//, '')}:${line}`, text: lineOf(url, Number(line)) };
+    return { n, where: `${shortPath(url)}:${line}`, text: lineOf(url, Number(line)) };
   })
   .filter((row) => filter === undefined || row.text.includes(filter))
   .sort((a, b) => b.n - a.n)
