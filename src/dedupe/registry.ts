@@ -23,6 +23,11 @@ class Recent extends StoredAnswer {
   }
 }
 
+/** A flight in the registry; `flight` is cleared when it settles. */
+interface InFlight {
+  flight: Flight | undefined;
+}
+
 /**
  * Identical requests, by key: those in flight (a Flight each) and those that finished
  * within the dedupe window (their answer). Errors are never kept: the next identical
@@ -32,7 +37,13 @@ class Recent extends StoredAnswer {
  * seconds (old-generation garbage for the GC).
  */
 export class DedupeRegistry {
-  readonly #inFlight = new Map<string, Flight>();
+  /**
+   * Flights in the air, each behind a holder that lets go of it when it settles. The Map lives in
+   * the old generation: when it grows or compacts, V8 allocates its next table there too and leaves
+   * the previous one, holding whatever was in it then, for the next full GC, and until then every
+   * scavenge keeps those values alive and promotes them. A holder leaves only itself there.
+   */
+  readonly #inFlight = new Map<string, InFlight>();
   readonly #recent = new Map<string, Recent>();
   /**
    * The kept answers in the order they expire, oldest at `#head` (an answer kept again, or dropped
@@ -55,7 +66,7 @@ export class DedupeRegistry {
 
   /** The flight of `key` to join, if one is in the air. */
   flight(key: string): Flight | undefined {
-    return this.#inFlight.get(key);
+    return this.#inFlight.get(key)?.flight;
   }
 
   /**
@@ -65,9 +76,11 @@ export class DedupeRegistry {
    */
   start(key: string, cachedForMs = 0): Flight {
     const flight = new Flight(key);
-    this.#inFlight.set(key, flight);
+    const held: InFlight = { flight };
+    this.#inFlight.set(key, held);
     flight.onSettled((answer) => {
-      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      held.flight = undefined;
+      if (this.#inFlight.get(key) === held) this.#inFlight.delete(key);
       if (answer && this.windowMs > 0 && answer.status < 400 && cachedForMs < this.windowMs) this.#remember(key, answer);
     });
     return flight;

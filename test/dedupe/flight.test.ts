@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { Flight } from '../../src/dedupe/flight.js';
+import { OptimizerError } from '../../src/errors/registry.js';
 import type { JsonAnswer, Responder, ResponseMeta } from '../../src/gateway/types.js';
+import { collectedAfterGc, exposeGc } from '../support/gc.js';
 
 const meta: ResponseMeta = { requestId: 'req_1', backend: 'a', model: 'a/m', routeReason: 'model', cache: 'miss', dedupe: 'leader' };
 const completion = { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } };
@@ -54,5 +56,36 @@ describe('Flight', () => {
     flight.json(400, { body, value: JSON.parse(body.toString('utf8')) }, meta);
     expect(settled?.status).toBe(400);
     expect(settled?.tokens).toBeUndefined();
+  });
+
+  it('lets go of its settled listeners and its chunks once it has settled: a reference to the flight keeps nothing of its request', async () => {
+    const gc = exposeGc();
+    const flight = new Flight('k');
+    // What a listener's closure holds on the request path: its request's whole context.
+    let context: { request: number[] } | undefined = { request: new Array<number>(1000).fill(1) };
+    const held = new WeakRef(context);
+    flight.onSettled(((ctx: object) => () => void ctx)(context));
+    context = undefined;
+    flight.streamStart(meta);
+    flight.streamChunk('{"choices":[]}', { choices: [] });
+
+    expect(await collectedAfterGc(held, gc)).toBe(false); // in flight: the listener is needed
+    flight.streamEnd();
+    expect(flight.answer?.chunks).toEqual(['{"choices":[]}']);
+    expect(await collectedAfterGc(held, gc)).toBe(true);
+  });
+
+  it('lets go of its listeners when it fails too', async () => {
+    const gc = exposeGc();
+    const flight = new Flight('k');
+    let context: object | undefined = { request: new Array<number>(1000).fill(1) };
+    const held = new WeakRef(context);
+    let told = 0;
+    flight.onSettled(((ctx: object) => () => void (ctx && told++))(context));
+    context = undefined;
+    flight.error(new OptimizerError('UPSTREAM_UNREACHABLE', 'down'));
+    flight.error(new OptimizerError('UPSTREAM_UNREACHABLE', 'down again'));
+    expect(told).toBe(1);
+    expect(await collectedAfterGc(held, gc)).toBe(true);
   });
 });
