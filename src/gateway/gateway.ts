@@ -339,7 +339,14 @@ export class Gateway {
   /** Subscribes a client to a flight; resolves when its answer is complete or it went away. */
   #follow(flight: Flight, res: Responder, req: GatewayRequest, role: 'leader' | 'joined', includeUsage: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
-      const leave = flight.subscribe({ responder: res, requestId: req.requestId, role, stream: req.stream, includeUsage, onSettled: resolve });
+      // Once this client's answer is complete, its signal lets go of the listener (and with it of the
+      // flight and the response): a WebSocket session keeps its requests' signals in a Map that
+      // outlives them (see dedupe/registry.ts on what such a Map keeps alive).
+      const settled = () => {
+        req.signal.removeEventListener('abort', cancel);
+        resolve();
+      };
+      const leave = flight.subscribe({ responder: res, requestId: req.requestId, role, stream: req.stream, includeUsage, onSettled: settled });
       // A client that cancels or goes away leaves the flight; the upstream call goes on for the others.
       const cancel = () => {
         leave();
