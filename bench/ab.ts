@@ -20,7 +20,9 @@
  * `--max-semi-space-size=8`); AB_CONFIG_A / AB_CONFIG_B: JSON merged into one side's optimizer config
  * (e.g. `{"dedupe":{"enabled":false}}`), to weigh one feature with the same build on both sides;
  * AB_STREAM=1: streaming requests through the built-in generator (bench/lib/load.ts) instead of wrk,
- * and each side's median time to the first chunk is reported too.
+ * and each side's median time to the first chunk is reported too. AB_WS=1: the requests go over
+ * WebSocket sessions instead (bench/lib/ws-load.ts: AB_WS_SESSIONS sessions, default 10, sharing the
+ * AB_CONCURRENCY requests in flight; JSON frames, non-streaming).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +35,7 @@ import { freePort, killAllSync, pinSelf, readRss, startNode, startOptimizerProce
 import { TARGET_BODIES, type TargetId } from './lib/types.js';
 import { runWrk, writeWrkScripts } from './lib/wrk.js';
 import { runLoad } from './lib/load.js';
+import { runWsLoad } from './lib/ws-load.js';
 
 interface Side {
   name: 'A' | 'B';
@@ -51,7 +54,7 @@ const median = (xs: number[]): number => {
 async function main(): Promise<void> {
   const [distA, distB] = process.argv.slice(2).map((d) => resolve(d));
   if (distA === undefined || distB === undefined) {
-    process.stderr.write('usage: node dist/bench/ab.js <dist A> <dist B>   (AB_TARGET, AB_ROUNDS, AB_SECONDS, AB_CONCURRENCY, AB_FLAGS_A, AB_FLAGS_B)\n');
+    process.stderr.write('usage: node dist/bench/ab.js <dist A> <dist B>   (AB_TARGET, AB_ROUNDS, AB_SECONDS, AB_CONCURRENCY, AB_FLAGS_A, AB_FLAGS_B, AB_CONFIG_A, AB_CONFIG_B, AB_STREAM, AB_WS, AB_WS_SESSIONS)\n');
     process.exit(2);
   }
   const target = (process.env['AB_TARGET'] ?? 'optimizer') as TargetId;
@@ -60,6 +63,9 @@ async function main(): Promise<void> {
   const seconds = envNum('AB_SECONDS', 2, 1);
   const concurrency = Math.floor(envNum('AB_CONCURRENCY', 50, 1));
   const stream = process.env['AB_STREAM'] === '1';
+  const ws = process.env['AB_WS'] === '1';
+  const wsSessions = Math.floor(envNum('AB_WS_SESSIONS', 10, 1));
+  if (ws && stream) throw new Error('AB_WS=1 sends non-streaming requests; leave AB_STREAM unset');
   pinSelf('1');
   const dir = mkdtempSync(join(tmpdir(), 'optimizer-ab-'));
   process.once('exit', () => {
@@ -105,7 +111,9 @@ async function main(): Promise<void> {
       if (rss) side.peakRssKiB = Math.max(side.peakRssKiB, rss.rssKiB);
     }, 100);
     const runNonce = `${nonce}-${side.name}-${tag}`;
-    const result = stream
+    const result = ws
+      ? await runWsLoad({ url: `ws://127.0.0.1:${side.proc.port}/v1/ws`, sessions: wsSessions, concurrency, durationMs: durationS * 1000, maxRequests: 2_000_000, nonce: runNonce, bodyMode: TARGET_BODIES[target] })
+      : stream
       ? await runLoad({ origin: `http://127.0.0.1:${side.proc.port}`, path: '/v1/chat/completions', concurrency, durationMs: durationS * 1000, maxRequests: 2_000_000, stream: true, nonce: runNonce, bodyMode: TARGET_BODIES[target] })
       : await runWrk({ url, concurrency, durationS, script: scripts[TARGET_BODIES[target]], nonce: runNonce, cpu: '1' });
     clearInterval(sampler);
@@ -118,7 +126,8 @@ async function main(): Promise<void> {
     return { usPerRequest: ((after - before) / TICKS_PER_S / result.ok) * 1e6, rps: result.rps, firstChunkMs: result.ttfbMs?.p50, threads };
   };
 
-  process.stderr.write(`ab: ${target}${stream ? ' (streams)' : ''}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
+  const kind = ws ? ` (WebSocket, ${wsSessions} sessions)` : stream ? ' (streams)' : '';
+  process.stderr.write(`ab: ${target}${kind}, c=${concurrency}, ${rounds} rounds of ${seconds} s; A ${distA}, B ${distB}\n`);
   for (const side of sides) await measure(side, 'warmup', 2);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? sides : [...sides].reverse();
@@ -135,7 +144,7 @@ async function main(): Promise<void> {
   const row = (s: Side) =>
     `| ${s.name} | ${Math.round(median(s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(Math.min(...s.rounds.map((r) => r.usPerRequest)))} | ${Math.round(median(s.rounds.map((r) => r.rps))).toLocaleString('en-US')} | ${(s.peakRssKiB / 1024).toFixed(0)} | ${s.rounds.map((r) => Math.round(r.usPerRequest)).join(' ')} |`;
   const lines = [
-    `A/B, ${target}${stream ? ' streaming' : ''}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
+    `A/B, ${target}${ws ? ` over WebSocket (${wsSessions} sessions)` : stream ? ' streaming' : ''}, c=${concurrency}, ${rounds} paired rounds of ${seconds} s (server CPU µs per answered request)`,
     `A: ${a.dist}${describe('A')}`,
     `B: ${b.dist}${describe('B')}`,
     '',

@@ -29,11 +29,11 @@ export const BENCH_MODEL = 'up/test-model';
  */
 export type BodyMode = 'unique' | 'unique-det' | 'fixed-det';
 
-/** A chat body (see {@link BodyMode}); `n` is ignored for `fixed-det`. */
-export function chatBody(nonce: string, n: number, stream: boolean, mode: BodyMode = 'unique'): string {
+/** A chat body (see {@link BodyMode}) for `model` (default the bench's); `n` is ignored for `fixed-det`. */
+export function chatBody(nonce: string, n: number, stream: boolean, mode: BodyMode = 'unique', model = BENCH_MODEL): string {
   const content = mode === 'fixed-det' ? `hello ${nonce}` : `hello ${nonce}-${n}`;
   return (
-    `{"model":"${BENCH_MODEL}","messages":[{"role":"user","content":"${content}"}]` +
+    `{"model":"${model}","messages":[{"role":"user","content":"${content}"}]` +
     (mode === 'unique' ? '' : ',"temperature":0') +
     (stream ? ',"stream":true}' : '}')
   );
@@ -125,7 +125,8 @@ export interface Percentiles {
   mean: number;
 }
 
-function summarize(rec: LatencyRecorder): Percentiles {
+/** p50, p90, p99, max and mean of what `rec` holds. */
+export function summarize(rec: LatencyRecorder): Percentiles {
   const [p50 = Number.NaN, p90 = Number.NaN, p99 = Number.NaN, max = Number.NaN] = rec.percentiles([
     50, 90, 99, 100,
   ]);
