@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runWsLoad } from '../../bench/lib/ws-load.js';
+import { runWsLoad, type WsLoadOptions } from '../../bench/lib/ws-load.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 describe('bench/lib/ws-load (bench:ab AB_WS=1) against the real optimizer', () => {
@@ -12,17 +12,14 @@ describe('bench/lib/ws-load (bench:ab AB_WS=1) against the real optimizer', () =
   });
   afterAll(() => stack.close());
 
+  /** The load against this stack's optimizer, for `ms`, with `more` of the options. */
+  const load = (ms: number, more: Pick<WsLoadOptions, 'sessions' | 'concurrency' | 'maxRequests'> & Partial<WsLoadOptions>) =>
+    runWsLoad({ url: `${stack.optimizer.url.replace(/^http/, 'ws')}/v1/ws`, durationMs: ms, nonce: `t${Date.now()}`, ...more });
+
   it('keeps the requests in flight on its sessions, each a new prompt, and counts what came back', async () => {
     const upstream = stack.upstreams.up!;
     const before = upstream.calls;
-    const result = await runWsLoad({
-      url: `${stack.optimizer.url.replace(/^http/, 'ws')}/v1/ws`,
-      sessions: 2,
-      concurrency: 5,
-      durationMs: 300,
-      maxRequests: 100_000,
-      nonce: `t${Date.now()}`,
-    });
+    const result = await load(300, { sessions: 2, concurrency: 5, maxRequests: 100_000 });
     expect(result.sessions).toBe(2);
     expect(result.errorCodes).toEqual({});
     expect(result.ok).toBeGreaterThan(10);
@@ -34,15 +31,7 @@ describe('bench/lib/ws-load (bench:ab AB_WS=1) against the real optimizer', () =
   });
 
   it('reports error frames by code', async () => {
-    const result = await runWsLoad({
-      url: `${stack.optimizer.url.replace(/^http/, 'ws')}/v1/ws`,
-      sessions: 1,
-      concurrency: 1,
-      durationMs: 200,
-      maxRequests: 5,
-      nonce: `e${Date.now()}`,
-      model: 'nowhere/none',
-    });
+    const result = await load(200, { sessions: 1, concurrency: 1, maxRequests: 5, model: 'nowhere/none' });
     expect(result.ok).toBe(0);
     expect(result.requests).toBe(5);
     expect(result.errorCodes).toEqual({ MODEL_NOT_FOUND: 5 });
