@@ -339,6 +339,11 @@ export class Gateway {
   /** Subscribes a client to a flight; resolves when its answer is complete or it went away. */
   #follow(flight: Flight, res: Responder, req: GatewayRequest, role: 'leader' | 'joined', includeUsage: boolean): Promise<void> {
     return new Promise<void>((resolve) => {
+      // A client that cancels or goes away leaves the flight; the upstream call goes on for the others.
+      const cancel = () => {
+        leave();
+        if (!res.closed) res.error(new OptimizerError('CANCELLED', 'The request was cancelled.'));
+      };
       // Once this client's answer is complete, its signal lets go of the listener (and with it of the
       // flight and the response): a WebSocket session keeps its requests' signals in a Map that
       // outlives them (see dedupe/registry.ts on what such a Map keeps alive).
@@ -347,11 +352,6 @@ export class Gateway {
         resolve();
       };
       const leave = flight.subscribe({ responder: res, requestId: req.requestId, role, stream: req.stream, includeUsage, onSettled: settled });
-      // A client that cancels or goes away leaves the flight; the upstream call goes on for the others.
-      const cancel = () => {
-        leave();
-        if (!res.closed) res.error(new OptimizerError('CANCELLED', 'The request was cancelled.'));
-      };
       if (req.signal.aborted) cancel();
       else req.signal.addEventListener('abort', cancel, { once: true });
     });
