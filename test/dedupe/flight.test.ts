@@ -2,34 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { Flight } from '../../src/dedupe/flight.js';
 import { OptimizerError } from '../../src/errors/registry.js';
-import type { JsonAnswer, Responder, ResponseMeta } from '../../src/gateway/types.js';
+import type { ResponseMeta } from '../../src/gateway/types.js';
 import { collectedAfterGc, exposeGc } from '../support/gc.js';
+import { recordingResponder } from '../support/recording-responder.js';
 
 const meta: ResponseMeta = { requestId: 'req_1', backend: 'a', model: 'a/m', routeReason: 'model', cache: 'miss', dedupe: 'leader' };
 const completion = { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } };
 
-/** A client's end of the flight: records the JSON answers it is given. */
-function client(): Responder & { answers: { status: number; body: string; value: () => unknown }[] } {
-  const answers: { status: number; body: string; value: () => unknown }[] = [];
-  return {
-    answers,
-    closed: false,
-    json(status: number, answer: JsonAnswer) {
-      answers.push({ status, body: answer.body.toString('utf8'), value: () => answer.value });
-    },
-    streamStart: () => undefined,
-    streamChunk: () => true,
-    waitDrain: () => Promise.resolve(),
-    streamEnd: () => undefined,
-    error: () => undefined,
-  };
-}
-
 describe('Flight', () => {
   it('gives every subscriber the answer’s bytes, and keeps it as bytes + token counts, parsing its value again only when read', () => {
     const flight = new Flight('k');
-    const leader = client();
-    const joiner = client();
+    const leader = recordingResponder();
+    const joiner = recordingResponder();
     flight.subscribe({ responder: leader, requestId: 'r1', role: 'leader', stream: false, includeUsage: false });
     flight.subscribe({ responder: joiner, requestId: 'r2', role: 'joined', stream: false, includeUsage: false });
     let settled: CompletedAnswer | undefined;

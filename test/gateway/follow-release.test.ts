@@ -1,25 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelSignal } from '../../src/gateway/cancel-signal.js';
-import type { JsonAnswer, Responder } from '../../src/gateway/types.js';
 import { collectedAfterGc, exposeGc } from '../support/gc.js';
+import { recordingResponder, type RecordingResponder } from '../support/recording-responder.js';
 import { startStack, type Stack } from '../support/stack.js';
-
-/** A client's end that records its JSON answers (what a door's responder does with them, minus the socket). */
-function client(): Responder & { statuses: number[] } {
-  const statuses: number[] = [];
-  return {
-    statuses,
-    closed: false,
-    json(status: number, _answer: JsonAnswer) {
-      statuses.push(status);
-    },
-    streamStart: () => undefined,
-    streamChunk: () => true,
-    waitDrain: () => Promise.resolve(),
-    streamEnd: () => undefined,
-    error: () => undefined,
-  };
-}
 
 /**
  * The real optimizer's gateway, called the way the WebSocket door calls it: the door keeps each
@@ -38,7 +21,7 @@ describe('Gateway: a request’s signal after its answer (cache and dedupe on)',
     const gc = exposeGc();
     const gateway = stack.optimizer.runtime.frontDoor!.gateway;
     const signal = new CancelSignal();
-    let responder: ReturnType<typeof client> | undefined = client();
+    let responder: RecordingResponder | undefined = recordingResponder();
     const held = new WeakRef(responder);
     await gateway.handle(
       {
@@ -54,7 +37,7 @@ describe('Gateway: a request’s signal after its answer (cache and dedupe on)',
       },
       responder,
     );
-    expect(responder.statuses).toEqual([200]);
+    expect(responder.answers.map((a) => a.status)).toEqual([200]);
     responder = undefined;
     // `signal` is still held here, as the session's Map holds it; the responder must be collectable.
     expect(await collectedAfterGc(held, gc)).toBe(true);
