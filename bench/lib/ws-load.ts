@@ -85,6 +85,8 @@ export async function runWsLoad(opts: WsLoadOptions): Promise<WsLoadResult> {
         const frame = JSON.parse(data.toString()) as Answer;
         if (frame.type === 'welcome') {
           clearTimeout(timer);
+          // The session's share of the requests in flight (answers before every session is open are not counted).
+          for (let i = 0; i < inFlight; i++) send();
           resolve(ws);
           return;
         }
@@ -106,13 +108,7 @@ export async function runWsLoad(opts: WsLoadOptions): Promise<WsLoadResult> {
         }
         send();
       });
-      ws.once('open', () => {
-        ws.send(JSON.stringify({ type: 'hello', agentId: `ab-ws-${index}` }));
-        // The session's share of the requests in flight, sent once it is welcomed.
-        ws.once('message', () => {
-          for (let i = 0; i < inFlight; i++) send();
-        });
-      });
+      ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', agentId: `ab-ws-${index}` })));
       ws.once('error', (error) => {
         clearTimeout(timer);
         firstError ??= error.message;
