@@ -151,10 +151,10 @@ describe('resilience: retries, failover, breakers, dead letters', () => {
     expect(replayed.choices[0]!.message.content).toBe('echo: keep me');
     // The replay's outcome is recorded on the entry (a durable write, once the answer went out).
     let replays: { outcome: string; requestId: string }[] = [];
-    for (let i = 0; i < 40 && replays.length === 0; i++) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await eventually(async () => {
       replays = ((await (await fetch(`${stack.optimizer.url}/admin/dlq/${id}`)).json()) as { replays: typeof replays }).replays;
-    }
+      return replays.length > 0;
+    }, 2000, 'the replay recorded on the dead letter');
     expect(replays).toEqual([expect.objectContaining({ outcome: 'ok', requestId: expect.stringMatching(/^req_/) })]);
 
     expect((await fetch(`${stack.optimizer.url}/admin/dlq/${id}`, { method: 'DELETE' })).status).toBe(204);
