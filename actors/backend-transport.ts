@@ -1,11 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { Pool, requestOn } from '../src/upstream/undici.js';
+import type { Dispatcher } from 'undici';
+import { Pool } from '../src/upstream/undici.js';
+import { UpstreamBody } from '../src/upstream/body.js';
 import { fromCallback } from 'xstate';
 import { OptimizerError } from '../src/errors/registry.js';
 import { authHeaders } from '../src/providers/presets.js';
 import { upstreamFailure } from '../src/upstream/errors.js';
 import { parseRateLimitHeaders } from '../src/resilience/quota.js';
 import type { BackendInput, BackendStats, UpstreamCall } from '../src/upstream/types.js';
+import type { QuotaTracker } from '../src/resilience/quota.js';
+import type { Cancellation } from '../src/gateway/cancel-signal.js';
 import type { OptimizerSystem } from './system.js';
 import { DEFAULT_MAX_QUEUED } from '../src/config/defaults.js';
 import { ConcurrencyGate, type GateRefusal } from '../src/upstream/concurrency-gate.js';
@@ -65,7 +69,7 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
     }, STATS_INTERVAL_MS);
     reporter.unref();
 
-    const settle = (started: number, ok: boolean, status: number, errorCode?: string) => {
+    const settle: Settle = (started, ok, status, errorCode) => {
       stats.inFlight--;
       if (ok) stats.succeeded++;
       else {
@@ -103,7 +107,7 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
     if (!registry) handlers.set(system as OptimizerSystem, (registry = new Map()));
     registry.set(backend.id, onCall);
 
-    /** Sends one call; with a gate, its slot is released when the answer's body closes (or the call fails). */
+    /** Sends one call; with a gate, its slot is released when the answer's body ends (or the call fails). */
     function dispatch(call: UpstreamCall, slot: ConcurrencyGate | undefined): void {
       let release: (() => void) | undefined;
       if (slot) {
@@ -117,32 +121,12 @@ export const backendTransport = fromCallback<{ type: 'backend.call'; call: Upstr
           dirty = true;
         };
       }
-      const started = performance.now();
       stats.inFlight++;
       dirty = true;
-      requestOn(pool, {
-        method: call.method,
-        path: basePath + call.path,
-        headers,
-        body: call.body ?? null,
-        signal: call.signal ?? null,
-      }).then(
-          (res) => {
-            const ok = res.statusCode < 400;
-            // Remember what the backend says of its quota, to steer away before it answers 429.
-            input.quota?.observe(parseRateLimitHeaders(res.headers, Date.now()));
-            res.body.once('end', () => settle(started, ok, res.statusCode));
-            res.body.once('error', (err) => settle(started, false, res.statusCode, upstreamFailure(err, backend.id).code));
-            if (release) res.body.once('close', release);
-            call.resolve({ status: res.statusCode, headers: res.headers, body: res.body, backendId: backend.id });
-          },
-          (err: unknown) => {
-            release?.();
-            const failure = upstreamFailure(err, backend.id);
-            settle(started, false, 0, failure.code);
-            call.reject(failure);
-          },
-        );
+      const handler = new UpstreamCallHandler(call, backend.id, input.quota, settle, release);
+      // Cancelled before it was sent: it fails at once and is never sent.
+      if (call.signal?.aborted) handler.handleEvent();
+      else pool.dispatch({ method: call.method, path: basePath + call.path, headers, body: call.body ?? null }, handler);
     }
 
     return () => {
@@ -171,4 +155,94 @@ function gateFailure(why: GateRefusal, backendId: string): OptimizerError {
     case 'closed':
       return new OptimizerError('BACKEND_UNAVAILABLE', `Backend ${backendId} is restarting.`, { details: { backend: backendId } });
   }
+}
+
+/** Counts a finished call in the transport's stats. */
+type Settle = (started: number, ok: boolean, status: number, errorCode?: string) => void;
+
+/**
+ * One call on undici's `dispatch` API: resolves the call with the response head and an UpstreamBody
+ * the chunks go into (src/upstream/body.ts), or rejects it with what failed before the head. The
+ * call's signal aborts it, queued or under way; the abort listener goes when the call is over (a
+ * WebSocket session keeps its requests' signals: see dedupe/registry.ts on what a listener keeps).
+ */
+class UpstreamCallHandler implements Dispatcher.DispatchHandler {
+  readonly #started = performance.now();
+  #controller: Dispatcher.DispatchController | undefined;
+  #body: UpstreamBody | undefined;
+  #status = 0;
+  /** The signal's abort before undici handed over the controller (the call was still queued). */
+  #abortReason: Error | undefined;
+  #over = false;
+
+  constructor(
+    private readonly call: UpstreamCall,
+    private readonly backendId: string,
+    private readonly quota: QuotaTracker | undefined,
+    private readonly settle: Settle,
+    private readonly release: (() => void) | undefined,
+  ) {
+    if (call.signal?.aborted === false) call.signal.addEventListener('abort', this);
+  }
+
+  /**
+   * The call's signal aborted. Under way, the call is aborted (undici reports it through
+   * onResponseError). Still queued for a connection, it fails now, and undici drops it when its turn
+   * comes (onRequestStart) instead of keeping its caller waiting until then.
+   */
+  handleEvent(): void {
+    const reason = abortReason(this.call.signal!);
+    if (this.#controller) {
+      this.#controller.abort(reason);
+      return;
+    }
+    this.#abortReason = reason;
+    this.onResponseError(undefined, reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#status = statusCode;
+    // Remember what the backend says of its quota, to steer away before it answers 429.
+    this.quota?.observe(parseRateLimitHeaders(headers, Date.now()));
+    const body = (this.#body = new UpstreamBody(controller));
+    this.call.resolve({ status: statusCode, headers, body, backendId: this.backendId });
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#body?.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (!this.#finish()) return;
+    this.settle(this.#started, this.#status < 400, this.#status);
+    this.#body?.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (!this.#finish()) return;
+    const failure = upstreamFailure(error, this.backendId);
+    this.settle(this.#started, false, this.#status, failure.code);
+    if (this.#body) this.#body.fail(error);
+    else this.call.reject(failure);
+  }
+
+  /** Once per call: lets go of the signal and of the gate's slot. False when it was over already. */
+  #finish(): boolean {
+    if (this.#over) return false;
+    this.#over = true;
+    this.call.signal?.removeEventListener('abort', this);
+    this.release?.();
+    return true;
+  }
+}
+
+/** What a call is aborted with: the signal's reason when it is an Error, else an AbortError. */
+function abortReason(signal: Cancellation): Error {
+  const reason = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The request was cancelled.', 'AbortError');
 }

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { OptimizerError, toOptimizerError } from '../errors/registry.js';
 import type { StreamFraming, StreamTranslator } from '../providers/adapter.js';
 import { createNdjsonParser } from '../providers/ndjson.js';
@@ -6,6 +5,7 @@ import { OpenAIStreamTranslator } from '../providers/openai-stream.js';
 import { createSseParser, type SseEvent } from '../providers/sse.js';
 import { upstreamFailure } from '../upstream/errors.js';
 import type { UpstreamResponse } from '../upstream/types.js';
+import { readAll } from '../upstream/body.js';
 import type { Responder, ResponseMeta } from './types.js';
 import type { AnswerUsage } from './usage.js';
 import type { Cancellation } from './cancel-signal.js';
@@ -15,17 +15,6 @@ import type { Cancellation } from './cancel-signal.js';
  * adapter translated it), or a stream event by event. Both reject with an OptimizerError for what fails before
  * the client has seen anything (so the caller may still retry or fail over).
  */
-
-/** Reads a whole (small) body as text, keeping at most `limit` bytes. */
-export async function readText(body: Readable, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /**
  * Reads a complete JSON answer and passes it on as it came, or, when `translate` is given and
@@ -67,48 +56,6 @@ export async function relayJson(
   res.json(upstream.status, { body, value }, meta);
 }
 
-/**
- * A whole body, from its events: cheaper than `for await` (no async iterator, no promise per chunk),
- * which showed in profiles of the pass-through. Rejects with the stream's error, or when it closes
- * before its end.
- */
-function readAll(body: Readable): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    if (body.destroyed) {
-      reject(body.errored ?? Object.assign(new Error('The answer closed before its end.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = () => {
-      cleanup();
-      reject(Object.assign(new Error('The answer closed before its end.'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    };
-    const cleanup = () => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-    };
-    body.on('data', onData);
-    body.once('end', onEnd);
-    body.once('error', onError);
-    body.once('close', onClose);
-  });
-}
-
 function isJsonWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
@@ -145,7 +92,7 @@ export function relayStream(
 ): Promise<OptimizerError | undefined> {
   const contentType = String(upstream.headers['content-type'] ?? '');
   if (!FRAMING_TYPES[framing].some((type) => contentType.includes(type))) {
-    upstream.body.resume();
+    upstream.body.discard();
     return Promise.reject(
       new OptimizerError('UPSTREAM_BAD_RESPONSE', `Backend ${upstream.backendId} answered a streaming request with ${contentType || 'no content type'}.`, {
         details: { backend: upstream.backendId },
@@ -204,33 +151,35 @@ export function relayStream(
     };
 
     const parser = framing === 'sse' ? createSseParser(onFrame) : createNdjsonParser((line) => onFrame({ event: undefined, data: line }));
-    body.on('data', (chunk: Buffer) => parser.push(chunk));
-    body.on('end', () => {
-      parser.end();
-      if (finished) return;
-      let clean: boolean;
-      try {
-        clean = translator.end(emit);
-      } catch (error) {
-        fail(toOptimizerError(error));
-        return;
-      }
-      if (clean) {
-        complete();
-        return;
-      }
-      fail(new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} ended the stream before it was complete.`, { details: { backend: upstream.backendId } }));
-    });
-    body.on('error', (error) => {
-      if (finished) return;
-      if (signal.aborted) {
-        finished = true;
-        if (!started) reject(new OptimizerError('CANCELLED', 'The request was cancelled.'));
-        else resolve(undefined);
-        return;
-      }
-      const failure = upstreamFailure(error, upstream.backendId);
-      fail(started ? new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} broke off the stream: ${failure.message}`, { details: { backend: upstream.backendId, cause: failure.code } }) : failure);
+    body.read({
+      data: (chunk) => parser.push(chunk),
+      end: () => {
+        parser.end();
+        if (finished) return;
+        let clean: boolean;
+        try {
+          clean = translator.end(emit);
+        } catch (error) {
+          fail(toOptimizerError(error));
+          return;
+        }
+        if (clean) {
+          complete();
+          return;
+        }
+        fail(new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} ended the stream before it was complete.`, { details: { backend: upstream.backendId } }));
+      },
+      error: (error) => {
+        if (finished) return;
+        if (signal.aborted) {
+          finished = true;
+          if (!started) reject(new OptimizerError('CANCELLED', 'The request was cancelled.'));
+          else resolve(undefined);
+          return;
+        }
+        const failure = upstreamFailure(error, upstream.backendId);
+        fail(started ? new OptimizerError('UPSTREAM_STREAM_ERROR', `Backend ${upstream.backendId} broke off the stream: ${failure.message}`, { details: { backend: upstream.backendId, cause: failure.code } }) : failure);
+      },
     });
   });
 }

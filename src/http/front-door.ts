@@ -37,6 +37,7 @@ import { EventStreams } from '../telemetry/event-streams.js';
 import { serveEventSource } from './event-source.js';
 import { machineCharts } from '../statecharts/machines.js';
 import { serveDashboard } from '../dashboard/serve.js';
+import { readAll } from '../upstream/body.js';
 
 export interface FrontDoorDeps {
   system: OptimizerSystem;
@@ -361,9 +362,7 @@ export class FrontDoor {
     const adapter = this.gateway.adapterOf(backendId);
     const call = adapter.listModels();
     const upstream = await callBackend(this.deps.system, backendId, { method: call.method, path: call.path, signal: controller.signal, stream: false });
-    const chunks: Buffer[] = [];
-    for await (const chunk of upstream.body as AsyncIterable<Buffer>) chunks.push(chunk);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readAll(upstream.body)).toString('utf8');
     if (upstream.status >= 400) throw adapter.error(upstream.status, upstream.headers, text, backendId);
     let value: unknown;
     try {

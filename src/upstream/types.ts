@@ -1,10 +1,10 @@
-import type { Readable } from 'node:stream';
 import type { BackendConfig } from '../config/types.js';
 import type { OptimizerError } from '../errors/registry.js';
 import type { Secret } from '../config/secret.js';
 import type { QuotaTracker } from '../resilience/quota.js';
 import type { BreakerEmitted } from '../../machines/breaker.machine.js';
 import type { Cancellation } from '../gateway/cancel-signal.js';
+import type { UpstreamBody } from './body.js';
 
 /** One HTTP call to a backend, as handed to its backend actor. */
 export interface UpstreamCall {
@@ -25,8 +25,8 @@ export interface UpstreamCall {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  /** The body as it arrives; errors with an OptimizerError if the call fails midway. */
-  body: Readable;
+  /** The body as it arrives (read it, discard it or destroy it: src/upstream/body.ts); fails with undici's error if the call breaks midway. */
+  body: UpstreamBody;
   /** Id of the backend that answered. */
   backendId: string;
 }
