@@ -2,7 +2,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import { StoredAnswer, type CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from './types.js';
-import { decodeEntry, encodeEntry, openCacheDb, putEncoded } from '../workers/cache-db.js';
+import { openCacheDb } from '../workers/cache-db.js';
 import { KeyIndex } from './key-index.js';
 import { parseRecordKey, recordKey, seqBound } from './record-key.js';
 
@@ -71,21 +71,14 @@ interface Databases {
  */
 export class ResponseCache {
   #dbs: Databases | undefined;
-  /**
-   * Records written and waiting for the next flush (not handed to LMDB yet), by record key, in write
-   * order: encoded already (what LMDB will store), not as entries. An entry held up to
-   * CACHE_WRITE_DELAY_MS outlives two scavenges and is promoted to the old generation with its answer's
-   * body and everything that holds; its bytes are one Buffer. Measured on the cache+dedupe+limits
-   * benchmark (c=50, `--trace-gc-nvp`): 724 → 446 bytes promoted per request, 6 → 5 full GCs in 6 s;
-   * the encoding costs what it cost in the flush, which it leaves. A read of a waiting record decodes it.
-   */
-  #queued = new Map<string, Buffer>();
+  /** Records written and waiting for the next flush (not handed to LMDB yet), by record key, in write order. */
+  #queued = new Map<string, CacheEntry>();
   #flushTimer: NodeJS.Timeout | undefined;
   /**
    * Records handed to LMDB but not yet committed: LMDB reads do not see an uncommitted write, and
    * an identical request can arrive before the batch commits. Read-your-writes, in process.
    */
-  readonly #pending = new Map<string, Buffer>();
+  readonly #pending = new Map<string, CacheEntry>();
   /**
    * The entries last read from LMDB, by record key: the latest `hotEntries` reads, first in first out
    * (`#hotOrder` is a ring of their record keys; no Map iteration, see dedupe/registry.ts). A record
@@ -126,8 +119,7 @@ export class ResponseCache {
     if (seq === undefined) return undefined;
     const record = recordKey(seq, key);
     // None under this record key: the tag was another key's (key-index.ts).
-    const waiting = this.#queued.get(record) ?? this.#pending.get(record);
-    const entry = waiting !== undefined ? decodeEntry(dbs.records, waiting) : (this.#hot.get(record) ?? this.#coldRead(dbs, record));
+    const entry = this.#queued.get(record) ?? this.#pending.get(record) ?? this.#hot.get(record) ?? this.#coldRead(dbs, record);
     if (!entry) return undefined;
     if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
       dbs.index.delete(key, seq);
@@ -174,7 +166,7 @@ export class ResponseCache {
     if (answer.chunks) entry.chunks = answer.chunks;
     const [prompt, completion] = answer.tokens ?? reportedTokens(answer.value);
     entry.tokens = [prompt ?? null, completion];
-    this.#queued.set(recordKey(seq, key), encodeEntry(dbs.records, entry));
+    this.#queued.set(recordKey(seq, key), entry);
     dbs.count++;
     if (dbs.count > this.options.maxEntries) this.#evict(dbs);
     if (this.#queued.size >= MAX_QUEUED_WRITES) void this.#write(dbs);
@@ -210,9 +202,9 @@ export class ResponseCache {
     this.#queued = new Map();
     let committed: Promise<unknown> = Promise.resolve();
     try {
-      for (const [record, bytes] of batch) {
-        this.#pending.set(record, bytes);
-        committed = putEncoded(dbs.records, record, bytes);
+      for (const [record, entry] of batch) {
+        this.#pending.set(record, entry);
+        committed = dbs.records.put(record, entry);
       }
     } catch (error) {
       // Closed under us (the store stopped without this cache being told): the batch is lost, as a
@@ -228,8 +220,8 @@ export class ResponseCache {
     );
   }
 
-  #committed(batch: Map<string, Buffer>): void {
-    for (const [record, bytes] of batch) if (this.#pending.get(record) === bytes) this.#pending.delete(record);
+  #committed(batch: Map<string, CacheEntry>): void {
+    for (const [record, entry] of batch) if (this.#pending.get(record) === entry) this.#pending.delete(record);
   }
 
   /**

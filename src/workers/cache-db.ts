@@ -4,7 +4,7 @@
  * src/cache/response-cache.ts opens it. Every thread that reads or writes cache entries should
  * open it through here, so the options cannot drift apart.
  */
-import { asBinary, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import { CACHE_DB_NAME, type CacheEntry } from '../cache/types.js';
 
 /**
@@ -22,32 +22,4 @@ export function openCacheDb(root: RootDatabase): Database<CacheEntry, string> {
 /** The entry if it is still servable at `now` (ms since the epoch), else undefined. */
 export function unexpired(entry: CacheEntry | undefined, now: number): CacheEntry | undefined {
   return entry !== undefined && entry.expiresAt > now ? entry : undefined;
-}
-
-/** lmdb-js's msgpack codec of a db (its `encoder`, which is also its `decoder`), with the db's shared structures. */
-interface EntryCodec {
-  encode(value: unknown): Uint8Array;
-  decode(bytes: Uint8Array): unknown;
-}
-
-function codecOf(db: Database<CacheEntry, string>): EntryCodec {
-  return (db as unknown as { encoder: EntryCodec }).encoder;
-}
-
-/**
- * `entry` as the bytes `db` stores, in a Buffer of their own (msgpackr hands out a view of a buffer
- * that it writes over later). Written with `putEncoded`, read back with `decodeEntry`.
- */
-export function encodeEntry(db: Database<CacheEntry, string>, entry: CacheEntry): Buffer {
-  return Buffer.from(codecOf(db).encode(entry));
-}
-
-/** An entry from the bytes `encodeEntry` made. */
-export function decodeEntry(db: Database<CacheEntry, string>, bytes: Uint8Array): CacheEntry {
-  return codecOf(db).decode(bytes) as CacheEntry;
-}
-
-/** Stores bytes `encodeEntry` made under `record`, as they are (no second encoding). */
-export function putEncoded(db: Database<CacheEntry, string>, record: string, bytes: Buffer): Promise<boolean> {
-  return db.put(record, asBinary(bytes) as unknown as CacheEntry);
 }
