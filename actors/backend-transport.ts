@@ -171,8 +171,6 @@ class UpstreamCallHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
   #body: UpstreamBody | undefined;
   #status = 0;
-  /** The signal's abort before undici handed over the controller (the call was still queued). */
-  #abortReason: Error | undefined;
   #over = false;
 
   constructor(
@@ -192,17 +190,14 @@ class UpstreamCallHandler implements Dispatcher.DispatchHandler {
    */
   handleEvent(): void {
     const reason = abortReason(this.call.signal!);
-    if (this.#controller) {
-      this.#controller.abort(reason);
-      return;
-    }
-    this.#abortReason = reason;
-    this.onResponseError(undefined, reason);
+    if (this.#controller) this.#controller.abort(reason);
+    else this.onResponseError(undefined, reason);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
-    if (this.#abortReason) controller.abort(this.#abortReason);
+    // Over before it started: cancelled while it was queued (handleEvent).
+    if (this.#over) controller.abort(abortReason(this.call.signal!));
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {

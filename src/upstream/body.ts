@@ -79,11 +79,6 @@ export class UpstreamBody {
 
   // ── the reader's side ──────────────────────────────────────────────────────
 
-  /** True once the body ended, failed or was abandoned. */
-  get done(): boolean {
-    return this.#state !== 'open';
-  }
-
   /**
    * Takes the body: what arrived so far at once, the rest as it comes, then `end` or `error`.
    * A body abandoned before (`destroy`) reads as an error.
