@@ -1,8 +1,8 @@
 /**
- * Where the response cache keeps each key's entry: the sequence number of its record (see
- * record-key.ts), in memory, so that a miss (every request that goes upstream) needs no LMDB read
- * and a hit reads the one record it needs. Keys are held as 30-bit tags (FNV-1a of the key), small
- * integers to V8, so 100,000 keys take about 3.7 MB and no object each.
+ * Which record holds a key, for one generation of the response cache (generation.ts): the sequence
+ * number of its record (record-key.ts), in memory, so that a miss (every request that goes upstream)
+ * needs no LMDB read and a hit reads the one record it needs. Keys are held as 30-bit tags (FNV-1a
+ * of the key), small integers to V8, so 100,000 keys take about 3.7 MB and no object each.
  *
  * Two keys can share a tag (probability about (keys held) / 2^30 for a new key, 1e-4 at 100,000): the
  * later one's sequence then replaces the earlier's, and the earlier key misses until it is written
@@ -28,19 +28,18 @@ export class KeyIndex {
     return this.#seqs.size;
   }
 
-  /** The sequence of `key`'s newest record, or of another key's with the same tag; undefined: certainly none. */
-  seqOf(key: string): number | undefined {
-    return this.#seqs.get(KeyIndex.tag(key));
+  /** The sequence of the newest record under `tag` (a key's, or a colliding key's); undefined: certainly none. */
+  seqOf(tag: number): number | undefined {
+    return this.#seqs.get(tag);
   }
 
-  /** `key`'s newest record is `seq` (replacing whatever its tag pointed at). */
-  set(key: string, seq: number): void {
-    this.#seqs.set(KeyIndex.tag(key), seq);
+  /** The newest record under `tag` is `seq` (replacing whatever the tag pointed at). */
+  set(tag: number, seq: number): void {
+    this.#seqs.set(tag, seq);
   }
 
-  /** Forgets `key`, if its tag still points at `seq` (not at a newer record, or a colliding key's). */
-  delete(key: string, seq: number): void {
-    const tag = KeyIndex.tag(key);
+  /** Forgets `tag`, if it still points at `seq` (not at a newer record, or a colliding key's). */
+  delete(tag: number, seq: number): void {
     if (this.#seqs.get(tag) === seq) this.#seqs.delete(tag);
   }
 }

@@ -1,12 +1,14 @@
 /**
- * What the response cache stores in LMDB (named database `cache-records`, msgpack values, keyed by
- * record key: the write's sequence, then the request key; src/cache/record-key.ts). Shared by the
- * main thread and the Piscina workers.
+ * What the response cache stores in LMDB (a named database per generation, src/workers/cache-db.ts;
+ * msgpack values, keyed by record key: the write's sequence, then the request key;
+ * src/cache/record-key.ts). Shared by the main thread and the Piscina workers.
  */
 
-export const CACHE_DB_NAME = 'cache-records';
-/** Databases of the earlier layout (entries keyed by request key, and their insertion order): dropped at open. */
-export const LEGACY_CACHE_DB_NAMES = ['cache', 'cache-order'] as const;
+/**
+ * Databases of earlier layouts, dropped when the cache opens: entries keyed by request key and their
+ * insertion order (`cache`, `cache-order`), then every record in one database (`cache-records`).
+ */
+export const LEGACY_CACHE_DB_NAMES = ['cache', 'cache-order', 'cache-records'] as const;
 export const CACHE_ENTRY_VERSION = 1;
 
 export interface CacheEntry {

@@ -42,11 +42,18 @@ export function openStore(options: StoreOptions): RootDatabase {
   }
   checkDataFile(path);
   try {
-    return open({ path, mapSize: options.mapSizeBytes, encoding: 'msgpack', compression: false, noSync: options.syncEachCommit !== true });
+    return open({ path, mapSize: options.mapSizeBytes, maxDbs: MAX_DBS, encoding: 'msgpack', compression: false, noSync: options.syncEachCommit !== true });
   } catch (error) {
     throw new StoreError(path, `LMDB refused it (${(error as Error).message})`, { cause: error });
   }
 }
+
+/**
+ * Named databases open at once: the cache's generations (up to 9 while the oldest is being dropped,
+ * src/cache/generation.ts), the dead-letter queue, the metrics rollups, and the earlier layouts'
+ * databases while they are dropped. lmdb-js's default is 12.
+ */
+const MAX_DBS = 32;
 
 /** LMDB's meta page: the magic number (little-endian) sits after the 24-byte page header. */
 const LMDB_MAGIC = 0xbeefc0de;

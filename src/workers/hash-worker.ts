@@ -13,21 +13,34 @@ import type { CacheEntry } from '../cache/types.js';
 import { requestKey } from '../keys/request-key.js';
 import { estimateTokens } from '../keys/tokens.js';
 import { openStore } from '../store/open-store.js';
-import { openCacheDb, unexpired } from './cache-db.js';
+import { parseRecordKey } from '../cache/record-key.js';
+import { generationFirstSeqs, generationOf, openGenerationDb, unexpired } from './cache-db.js';
 import type { HashResult, HashTask, HashWorkerData, LookupTask } from './tasks.js';
 
 const data = workerData as HashWorkerData;
 
 let root: RootDatabase | undefined;
-let cache: Database<CacheEntry, string> | undefined;
+/** The generations' dbs opened so far, by first sequence; one that is no longer listed is forgotten. */
+const generations = new Map<number, Database<CacheEntry, string>>();
 
 /** Opened on the first lookup, so a pool used only for hashing never touches the store. */
-function cacheDb(): Database<CacheEntry, string> {
-  if (cache === undefined) {
-    root = openStore({ path: data.storePath, mapSizeBytes: data.mapSizeBytes, syncEachCommit: data.syncEachCommit });
-    cache = openCacheDb(root);
+function store(): RootDatabase {
+  root ??= openStore({ path: data.storePath, mapSizeBytes: data.mapSizeBytes, syncEachCommit: data.syncEachCommit });
+  return root;
+}
+
+/** The db of the generation that holds record `seq`, if it is still stored. */
+function generationDb(seq: number): Database<CacheEntry, string> | undefined {
+  const firstSeqs = generationFirstSeqs(store());
+  for (const first of generations.keys()) if (!firstSeqs.includes(first)) generations.delete(first);
+  const first = generationOf(firstSeqs, seq);
+  if (first === undefined) return undefined;
+  let db = generations.get(first);
+  if (db === undefined) {
+    db = openGenerationDb(store(), first, false);
+    if (db !== undefined) generations.set(first, db);
   }
-  return cache;
+  return db;
 }
 
 export function hashRequest(task: HashTask): HashResult {
@@ -43,10 +56,11 @@ export function hashRequest(task: HashTask): HashResult {
 }
 
 export function lookup(task: LookupTask): CacheEntry | undefined {
-  const db = cacheDb();
+  const parsed = parseRecordKey(task.key);
+  if (parsed === undefined) return undefined;
   // lmdb-js renews a thread's read snapshot on a setTimeout(0); Piscina runs tasks back to back
   // (Atomics.wait between them) without letting timers run, so renew it by hand, or a worker
   // would keep reading the snapshot of its first lookup and miss every later commit.
-  root!.resetReadTxn();
-  return unexpired(db.get(task.key), task.now);
+  store().resetReadTxn();
+  return unexpired(generationDb(parsed[0])?.get(task.key), task.now);
 }

@@ -60,8 +60,8 @@ export interface WorkerPool {
    */
   hashRequest(text: string, options: HashRequestOptions): Promise<HashResult>;
   /**
-   * The unexpired entry under record key `key` (src/cache/record-key.ts) in the cache's db, read in a
-   * worker; undefined when absent or expired.
+   * The unexpired entry under record key `key` (src/cache/record-key.ts), read in a worker from the
+   * cache generation that holds it (src/workers/cache-db.ts); undefined when absent, expired or evicted.
    */
   lookup(key: string): Promise<CacheEntry | undefined>;
   /** Lets running tasks finish, then stops the threads. Idempotent: later calls return the same promise. */

@@ -6,13 +6,19 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
-import { CACHE_DB_NAME, CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from '../../src/cache/types.js';
-import { CACHE_STRUCTURES_KEY, openCacheDb } from '../../src/workers/cache-db.js';
+import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from '../../src/cache/types.js';
+import { CACHE_STRUCTURES_KEY, GENERATION_DB_PREFIX, generationFirstSeqs, openGenerationDb } from '../../src/workers/cache-db.js';
+import { generationSize } from '../../src/cache/generation.js';
 import { KeyIndex } from '../../src/cache/key-index.js';
 import { parseRecordKey, recordKey } from '../../src/cache/record-key.js';
 
+/** The generations' dbs stored in `root`, oldest first. */
+function generations(root: RootDatabase): Database<CacheEntry, string>[] {
+  return generationFirstSeqs(root).map((first) => openGenerationDb(root, first, false)!);
+}
+
 /** Records stored in `db`, in LMDB's order, as [sequence, request key] (its shared-structures record left out). */
-function records(db: Database<CacheEntry, string>): [number, string][] {
+function recordsOf(db: Database<CacheEntry, string>): [number, string][] {
   const found: [number, string][] = [];
   for (const key of db.getKeys()) {
     const parsed = parseRecordKey(key);
@@ -22,10 +28,18 @@ function records(db: Database<CacheEntry, string>): [number, string][] {
   return found;
 }
 
+/** Records stored in every generation of `root`, oldest first. */
+function records(root: RootDatabase): [number, string][] {
+  return generations(root).flatMap(recordsOf);
+}
+
 /** The stored entry of `key`'s newest record. */
-function stored(db: Database<CacheEntry, string>, key: string): CacheEntry | undefined {
-  const newest = records(db).filter(([, k]) => k === key).at(-1);
-  return newest && db.get(recordKey(newest[0], key));
+function stored(root: RootDatabase, key: string): CacheEntry | undefined {
+  for (const db of generations(root).reverse()) {
+    const newest = recordsOf(db).filter(([, k]) => k === key).at(-1);
+    if (newest) return db.get(recordKey(newest[0], key));
+  }
+  return undefined;
 }
 
 /** Two different keys with the same 30-bit tag, found by search. */
@@ -117,30 +131,29 @@ describe('ResponseCache', () => {
 
   it('batches writes: one commit after the write delay, read from memory meanwhile, and `flush` sends them at once', async () => {
     const db = open();
-    const entries = openCacheDb(db);
     const cache = new ResponseCache(() => db, { maxEntries: 10, writeDelayMs: 30 });
     cache.put('a', answer(1), 'chat.completions', 60_000);
     cache.put('b', answer(2), 'chat.completions', 60_000);
     await db.flushed;
     // Nothing handed to LMDB yet: the writes wait for the delay, and are served from memory.
-    expect(records(entries)).toEqual([]);
+    expect(records(db)).toEqual([]);
     expect(ResponseCache.toAnswer(cache.get('b')!).value).toEqual({ n: 2 });
     await new Promise((resolve) => setTimeout(resolve, 60));
     await db.flushed;
-    expect(ResponseCache.toAnswer(stored(entries, 'a')!).value).toEqual({ n: 1 });
-    expect(ResponseCache.toAnswer(stored(entries, 'b')!).value).toEqual({ n: 2 });
+    expect(ResponseCache.toAnswer(stored(db, 'a')!).value).toEqual({ n: 1 });
+    expect(ResponseCache.toAnswer(stored(db, 'b')!).value).toEqual({ n: 2 });
 
     cache.put('c', answer(3), 'chat.completions', 60_000);
     await cache.flush();
-    expect(ResponseCache.toAnswer(stored(entries, 'c')!).value).toEqual({ n: 3 });
-    expect(records(entries)).toEqual([
+    expect(ResponseCache.toAnswer(stored(db, 'c')!).value).toEqual({ n: 3 });
+    expect(records(db)).toEqual([
       [0, 'a'],
       [1, 'b'],
       [2, 'c'],
     ]);
   });
 
-  it('keeps records in write order and evicts from the start: LMDB appends at one end and deletes at the other', async () => {
+  it('keeps records in write order, each generation a run of them: LMDB appends at one end, and the oldest generation goes whole', async () => {
     const db = open();
     const cache = new ResponseCache(() => db, { maxEntries: 100 });
     // Keys in no particular order (hashes, in real use): the records are in write order all the same.
@@ -151,31 +164,38 @@ describe('ResponseCache', () => {
     }
     await cache.flush();
     await db.flushed;
-    const held = records(openCacheDb(db));
+    const held = records(db);
     expect(held.map(([seq]) => seq)).toEqual(Array.from({ length: held.length }, (_, i) => 250 - held.length + i));
     expect(held.map(([, key]) => key)).toEqual(keys.slice(250 - held.length));
     expect(held.length).toBe(cache.size);
     expect(held.length).toBeLessThanOrEqual(100);
-    expect(held.length).toBeGreaterThanOrEqual(99);
+    expect(held.length).toBeGreaterThan(100 - generationSize(100));
+    // Each generation's db holds the run of records from its first sequence to the next one's.
+    const firsts = generationFirstSeqs(db);
+    for (const [i, gen] of generations(db).entries()) {
+      const seqs = recordsOf(gen).map(([seq]) => seq);
+      expect(seqs.length).toBeLessThanOrEqual(generationSize(100));
+      expect(seqs.every((seq) => seq >= firsts[i]! && (i + 1 === firsts.length || seq < firsts[i + 1]!))).toBe(true);
+    }
     for (const [n, key] of keys.entries()) {
       if (n < 250 - held.length) expect(cache.get(key)).toBeUndefined();
       else expect(ResponseCache.toAnswer(cache.get(key)!).value).toEqual({ n });
     }
   });
 
-  it('a rewrite while queued replaces it unwritten; one after commit is served, and the old record waits for eviction', async () => {
+  it('a rewrite while queued replaces it unwritten; one after commit is served, and the old record stays until its generation goes', async () => {
     const db = open();
     let now = 0;
     const cache = new ResponseCache(() => db, { maxEntries: 3, now: () => ++now });
     cache.put('k', answer(1), 'chat.completions', 60_000);
     cache.put('k', answer(2), 'chat.completions', 60_000); // still queued
     await cache.flush();
-    expect(records(openCacheDb(db))).toEqual([[1, 'k']]);
+    expect(records(db)).toEqual([[1, 'k']]);
     expect(cache.size).toBe(1);
     cache.put('k', answer(3), 'chat.completions', 60_000); // after a stored one
     await cache.flush();
     expect(ResponseCache.toAnswer(cache.get('k')!).value).toEqual({ n: 3 });
-    expect(records(openCacheDb(db))).toEqual([
+    expect(records(db)).toEqual([
       [1, 'k'],
       [2, 'k'],
     ]);
@@ -184,11 +204,11 @@ describe('ResponseCache', () => {
     cache.put('y', answer(5), 'chat.completions', 60_000); // over the bound: the oldest record, the replaced one, goes
     await cache.flush();
     await db.flushed;
-    expect(records(openCacheDb(db)).map(([seq]) => seq)).toEqual([2, 3, 4]);
+    expect(records(db).map(([seq]) => seq)).toEqual([2, 3, 4]);
     expect(ResponseCache.toAnswer(cache.get('k')!).value).toEqual({ n: 3 });
   });
 
-  it('an expired record is never served and stays counted until eviction removes it', async () => {
+  it('an expired record is never served and stays counted until its generation goes', async () => {
     const db = open();
     let now = 1_000;
     const cache = new ResponseCache(() => db, { maxEntries: 2, now: () => now });
@@ -202,7 +222,7 @@ describe('ResponseCache', () => {
     cache.put('new', answer(3), 'chat.completions', 60_000); // over the bound: the expired record goes first
     await cache.flush();
     await db.flushed;
-    expect(records(openCacheDb(db))).toEqual([
+    expect(records(db)).toEqual([
       [1, 'old'],
       [2, 'new'],
     ]);
@@ -225,41 +245,68 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(3);
   });
 
-  it('past maxEntries evicts down to 1% below it, so a full cache evicts once every maxEntries/100 puts', async () => {
+  it('past maxEntries drops the oldest generation whole, so a full cache evicts once every maxEntries/8 puts', async () => {
     const db = open();
     let now = 0;
     const cache = new ResponseCache(() => db, { maxEntries: 200, now: () => ++now });
+    const size = generationSize(200); // 25
     for (let n = 1; n <= 200; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
     await cache.flush();
     expect(cache.size).toBe(200);
+    expect(generationFirstSeqs(db)).toEqual([0, 25, 50, 75, 100, 125, 150, 175]);
     cache.put('k201', answer(201), 'chat.completions', 60_000);
-    expect(cache.size).toBe(198); // 201 → 198: the three oldest went
-    await db.flushed; // an evicted entry may be read until its removal commits
-    for (const n of [1, 2, 3]) expect(cache.get(`k${n}`)).toBeUndefined();
-    expect(cache.get('k4')).toBeDefined();
-    cache.put('k202', answer(202), 'chat.completions', 60_000);
-    expect(cache.size).toBe(199);
+    expect(cache.size).toBe(200 - size + 1); // k1…k25 went, their generation with them
+    for (const n of [1, 2, size]) expect(cache.get(`k${n}`)).toBeUndefined();
+    expect(cache.get(`k${size + 1}`)).toBeDefined();
+    for (let n = 202; n <= 224; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    expect(cache.size).toBe(199); // the new generation fills; nothing more goes
     await cache.flush();
-    expect(records(openCacheDb(db))).toHaveLength(199);
+    await db.flushed;
+    expect(generationFirstSeqs(db)).toEqual([25, 50, 75, 100, 125, 150, 175, 200]); // LMDB dropped the oldest db
+    expect(records(db)).toHaveLength(199);
+    expect(db.openDB({ name: `${GENERATION_DB_PREFIX}0000000000`, create: false } as { name: string })).toBeFalsy();
   });
 
-  it('a store filled past a lower bound is brought down a bounded number of records per put', async () => {
+  it('evicts without reading or removing records one by one: the generation’s db is dropped', async () => {
+    const db = open();
+    const cache = new ResponseCache(() => db, { maxEntries: 16 });
+    for (let n = 0; n < 16; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    await cache.flush();
+    const oldest = generations(db)[0]!;
+    const dbProto = Object.getPrototypeOf(oldest) as { get: unknown; getKeys: unknown; remove: unknown; drop: () => Promise<void> };
+    const reads = vi.spyOn(dbProto as { get: () => unknown }, 'get');
+    const scans = vi.spyOn(dbProto as { getKeys: () => unknown }, 'getKeys');
+    const removals = vi.spyOn(dbProto as { remove: () => unknown }, 'remove');
+    const drops = vi.spyOn(dbProto, 'drop');
+    try {
+      cache.put('k16', answer(16), 'chat.completions', 60_000);
+      expect(cache.size).toBe(15);
+      expect(drops).toHaveBeenCalledTimes(1);
+      expect(reads).not.toHaveBeenCalled();
+      expect(scans).not.toHaveBeenCalled();
+      expect(removals).not.toHaveBeenCalled();
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('a store filled under a higher bound comes down to the new one when it opens, whole generations at a time', async () => {
     const db = open();
     const filler = new ResponseCache(() => db, { maxEntries: 1_000 });
     for (let n = 0; n < 300; n++) filler.put(`k${n}`, answer(n), 'chat.completions', 60_000);
     await filler.flush();
+    expect(generationFirstSeqs(db)).toEqual([0, 125, 250]);
 
-    const cache = new ResponseCache(() => db, { maxEntries: 100, maxEvictPerPass: 50 }); // restarted with a lower bound
-    expect(cache.size).toBe(300);
+    const cache = new ResponseCache(() => db, { maxEntries: 100 }); // restarted with a lower bound
+    expect(cache.size).toBe(50); // 300, less the two oldest generations of 125
     cache.put('a', answer(1), 'chat.completions', 60_000);
-    expect(cache.size).toBe(251); // 301 − 50
-    for (const key of ['b', 'c', 'd', 'e']) cache.put(key, answer(2), 'chat.completions', 60_000);
-    expect(cache.size).toBe(99); // 252 − 50, 203 − 50, 154 − 50, then down to 1% below the bound
+    expect(cache.size).toBe(51);
     await cache.flush();
     await db.flushed;
-    expect(records(openCacheDb(db))).toHaveLength(99);
-    expect(cache.get('k0')).toBeUndefined();
-    expect(cache.get('k299')).toBeDefined(); // the newest of the old ones stay
+    expect(records(db)).toHaveLength(51);
+    expect(cache.get('k249')).toBeUndefined();
+    expect(cache.get('k250')).toBeDefined(); // the newest of the old ones stay
+    expect(cache.get('k299')).toBeDefined();
   });
 
   it('evicting around a queued rewrite of a stored entry keeps the count true', async () => {
@@ -276,7 +323,7 @@ describe('ResponseCache', () => {
     await cache.flush();
     await db.flushed;
     expect(cache.get('b')).toBeUndefined();
-    expect(records(openCacheDb(db))).toHaveLength(2);
+    expect(records(db)).toHaveLength(2);
   });
 
   it('knows a miss without reading LMDB, and finds what an earlier process stored', async () => {
@@ -293,7 +340,7 @@ describe('ResponseCache', () => {
     const reads: string[] = [];
     vi.spyOn(db, 'openDB').mockImplementation(((options: { name: string }) => {
       const opened = openDB(options as never) as Database<CacheEntry, string>;
-      if (options.name === CACHE_DB_NAME) {
+      if (options.name.startsWith(GENERATION_DB_PREFIX)) {
         const get = opened.get.bind(opened);
         opened.get = (key: string) => {
           reads.push(key);
@@ -312,7 +359,7 @@ describe('ResponseCache', () => {
     expect(ResponseCache.toAnswer(second.get('twice')!).value).toEqual({ n: 3 }); // the newest record wins
     await second.flush();
     // New records go after the stored ones.
-    expect(records(openCacheDb(db))).toEqual([
+    expect(records(db)).toEqual([
       [0, 'stored'],
       [1, 'twice'],
       [2, 'twice'],
@@ -330,10 +377,10 @@ describe('ResponseCache', () => {
     const reads: string[] = [];
     const cache = new ResponseCache(() => db, { maxEntries: 10, now: () => now, hotEntries: 2 });
     cache.open();
-    const records = openCacheDb(db);
-    const get = records.get.bind(records);
-    // The cache's db handle is the environment's one for that name (lmdb-js keeps one per name).
-    vi.spyOn(Object.getPrototypeOf(records) as { get: (key: string) => unknown }, 'get').mockImplementation(function (this: typeof records, key: string) {
+    // Every generation's db shares lmdb-js's Database prototype: its reads are the cache's LMDB reads.
+    const proto = Object.getPrototypeOf(openGenerationDb(db, 0, false)!) as { get: (key: string) => unknown };
+    const get = proto.get;
+    vi.spyOn(proto, 'get').mockImplementation(function (this: unknown, key: string) {
       reads.push(key);
       return get.call(this, key);
     } as never);
@@ -381,22 +428,23 @@ describe('ResponseCache', () => {
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     cache.put('new', answer(1), 'chat.completions', 60_000);
     await cache.flush();
-    const entries = openCacheDb(db);
+    const entries = openGenerationDb(db, 0, false)!;
     expect(entries.doesExist(CACHE_STRUCTURES_KEY as unknown as string)).toBe(true);
     // The same entry with its shape inline, for comparison.
     const inline = db.openDB<CacheEntry, string>({ name: 'inline', encoding: 'msgpack' });
-    await inline.put('new', stored(entries, 'new')!);
+    await inline.put('new', stored(db, 'new')!);
     expect(entries.getBinary(recordKey(0, 'new'))!.length).toBeLessThan(inline.getBinary('new')!.length - 40);
-    expect(records(entries)).toHaveLength(1);
+    expect(recordsOf(entries)).toHaveLength(1);
     expect(new ResponseCache(() => db, { maxEntries: 10 }).size).toBe(1);
   });
 
-  it('drops the databases of the earlier layout (keyed by request key) when it opens', async () => {
+  it('drops the databases of the earlier layouts when it opens', async () => {
     const db = open();
     const now = Date.now();
     const old: CacheEntry = { v: CACHE_ENTRY_VERSION, createdAt: now, expiresAt: now + 60_000, endpoint: 'chat.completions', model: 'b/m', backend: 'b', body: Buffer.from('{"n":0}') };
     await db.openDB<CacheEntry, string>({ name: 'cache', encoding: 'msgpack' }).put('old', old);
     await db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).put([now, 'old'], null);
+    await db.openDB<CacheEntry, string>({ name: 'cache-records', encoding: 'msgpack' }).put(recordKey(0, 'old'), old);
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     expect(cache.get('old')).toBeUndefined();
     expect(cache.size).toBe(0);
@@ -408,7 +456,7 @@ describe('ResponseCache', () => {
 describe('KeyIndex', () => {
   it('points each key at its newest record; colliding keys share a slot, and a delete for an older record keeps a newer one', () => {
     const index = new KeyIndex();
-    const [a, b] = collidingKeys();
+    const [a, b] = collidingKeys().map(KeyIndex.tag) as [number, number];
     expect(index.seqOf(a)).toBeUndefined();
     index.set(a, 1);
     expect(index.seqOf(a)).toBe(1);
@@ -420,8 +468,8 @@ describe('KeyIndex', () => {
     index.delete(b, 2);
     expect(index.seqOf(b)).toBeUndefined();
     expect(index.size).toBe(0);
-    for (let i = 0; i < 1000; i++) index.set(`k${i}`, i);
-    for (let i = 0; i < 1000; i++) expect(index.seqOf(`k${i}`)).toBe(i);
+    for (let i = 0; i < 1000; i++) index.set(KeyIndex.tag(`k${i}`), i);
+    for (let i = 0; i < 1000; i++) expect(index.seqOf(KeyIndex.tag(`k${i}`))).toBe(i);
   });
 });
 

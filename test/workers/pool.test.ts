@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_ENTRY_VERSION, type CacheEntry } from '../../src/cache/types.js';
 import { computeRequestKeyInline } from '../../src/keys/key-service.js';
 import { openStore } from '../../src/store/open-store.js';
-import { openCacheDb } from '../../src/workers/cache-db.js';
+import { openGenerationDb } from '../../src/workers/cache-db.js';
+import { recordKey } from '../../src/cache/record-key.js';
 import { createWorkerPool, resolveHashWorkerScript, WorkerPoolError, type WorkerPool } from '../../src/workers/pool.js';
 
 const MAP_SIZE = 64 * 2 ** 20;
@@ -24,7 +25,7 @@ let pool: WorkerPool;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'optimizer-pool-'));
   root = openStore({ path: dir, mapSizeBytes: MAP_SIZE });
-  cache = openCacheDb(root);
+  cache = openGenerationDb(root, 0)!;
   pool = createWorkerPool({ storePath: dir, mapSizeBytes: MAP_SIZE, threads: 1 });
 });
 
@@ -33,6 +34,9 @@ afterAll(async () => {
   await root?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A record key in the first generation (first sequence 0). */
+const rk = (key: string): string => recordKey(1, key);
 
 function entry(overrides: Partial<CacheEntry> = {}): CacheEntry {
   const now = Date.now();
@@ -85,37 +89,50 @@ describe('hashRequest', () => {
 describe('lookup', () => {
   it('sees an entry the main thread wrote with putSync into the shared environment', async () => {
     const written = entry({ chunks: ['{"a":1}', '{"b":2}'] });
-    cache.putSync('v1:fresh', written);
-    const read = await pool.lookup('v1:fresh');
+    cache.putSync(rk('v1:fresh'), written);
+    const read = await pool.lookup(rk('v1:fresh'));
     expect(read).toBeDefined();
     expect({ ...read!, body: Buffer.from(read!.body) }).toEqual({ ...written, body: Buffer.from(written.body) });
   });
 
   // lmdb-js renews a read snapshot on a timer that a busy Piscina worker never runs.
   it('sees commits made after its previous lookup (the read snapshot is renewed)', async () => {
-    await pool.lookup('v1:absent-before');
-    cache.putSync('v1:later', entry({ model: 'later' }));
-    expect((await pool.lookup('v1:later'))?.model).toBe('later');
-    cache.putSync('v1:later', entry({ model: 'overwritten' }));
-    expect((await pool.lookup('v1:later'))?.model).toBe('overwritten');
+    await pool.lookup(rk('v1:absent-before'));
+    cache.putSync(rk('v1:later'), entry({ model: 'later' }));
+    expect((await pool.lookup(rk('v1:later')))?.model).toBe('later');
+    cache.putSync(rk('v1:later'), entry({ model: 'overwritten' }));
+    expect((await pool.lookup(rk('v1:later')))?.model).toBe('overwritten');
   });
 
   it('does not return expired entries', async () => {
     const now = Date.now();
-    cache.putSync('v1:expired', entry({ createdAt: now - 10_000, expiresAt: now - 1 }));
-    await expect(pool.lookup('v1:expired')).resolves.toBeUndefined();
+    cache.putSync(rk('v1:expired'), entry({ createdAt: now - 10_000, expiresAt: now - 1 }));
+    await expect(pool.lookup(rk('v1:expired'))).resolves.toBeUndefined();
   });
 
   it('returns undefined for an absent key', async () => {
-    await expect(pool.lookup('v1:never-written')).resolves.toBeUndefined();
+    await expect(pool.lookup(rk('v1:never-written'))).resolves.toBeUndefined();
+    await expect(pool.lookup('v1:not-a-record-key')).resolves.toBeUndefined();
+  });
+
+  it('reads the generation that holds the record, and nothing once that generation is dropped', async () => {
+    const later = openGenerationDb(root, 1_000)!;
+    await later.put(recordKey(1_000, 'v1:gen'), entry({ model: 'in 1000' }));
+    await cache.put(recordKey(999, 'v1:gen'), entry({ model: 'in 0' }));
+    expect((await pool.lookup(recordKey(1_000, 'v1:gen')))?.model).toBe('in 1000');
+    expect((await pool.lookup(recordKey(999, 'v1:gen')))?.model).toBe('in 0');
+    await expect(pool.lookup(recordKey(999, 'v1:other'))).resolves.toBeUndefined();
+    await later.drop();
+    await expect(pool.lookup(recordKey(1_000, 'v1:gen'))).resolves.toBeUndefined();
+    expect((await pool.lookup(recordKey(999, 'v1:gen')))?.model).toBe('in 0');
   });
 });
 
 describe('close', () => {
   it('is idempotent, refuses later work, and leaves the main thread’s store usable', async () => {
     const own = createWorkerPool({ storePath: dir, mapSizeBytes: MAP_SIZE, threads: 1 });
-    cache.putSync('v1:before-close', entry());
-    expect(await own.lookup('v1:before-close')).toBeDefined();
+    cache.putSync(rk('v1:before-close'), entry());
+    expect(await own.lookup(rk('v1:before-close'))).toBeDefined();
     const first = own.close();
     const second = own.close();
     expect(second).toBe(first);
@@ -124,11 +141,11 @@ describe('close', () => {
     await expect(own.hashRequest('{}', { endpoint: 'embeddings', model: 'a/m', tenant: undefined })).rejects.toMatchObject({
       code: 'WORKER_POOL_CLOSED',
     });
-    await expect(own.lookup('v1:before-close')).rejects.toBeInstanceOf(WorkerPoolError);
+    await expect(own.lookup(rk('v1:before-close'))).rejects.toBeInstanceOf(WorkerPoolError);
 
-    cache.putSync('v1:after-close', entry({ model: 'after' }));
-    expect(cache.get('v1:after-close')?.model).toBe('after');
-    expect((await pool.lookup('v1:after-close'))?.model).toBe('after');
+    cache.putSync(rk('v1:after-close'), entry({ model: 'after' }));
+    expect(cache.get(rk('v1:after-close'))?.model).toBe('after');
+    expect((await pool.lookup(rk('v1:after-close')))?.model).toBe('after');
   });
 });
 
@@ -139,9 +156,9 @@ describe('store.syncEachCommit', () => {
     const syncedRoot = openStore({ path: synced, mapSizeBytes: MAP_SIZE, syncEachCommit: true });
     const own = createWorkerPool({ storePath: synced, mapSizeBytes: MAP_SIZE, syncEachCommit: true, threads: 1 });
     try {
-      const db = openCacheDb(syncedRoot);
-      await db.put('v1:synced', entry({ model: 'synced' }));
-      expect((await own.lookup('v1:synced'))?.model).toBe('synced');
+      const db = openGenerationDb(syncedRoot, 0)!;
+      await db.put(rk('v1:synced'), entry({ model: 'synced' }));
+      expect((await own.lookup(rk('v1:synced')))?.model).toBe('synced');
     } finally {
       await own.close();
       await syncedRoot.close();
