@@ -118,8 +118,8 @@ export class ResponseCache {
       if (entry.v !== CACHE_ENTRY_VERSION || entry.expiresAt <= this.#now()) {
         gen.index.delete(tag, seq);
         this.#hot.delete(record);
-        // Never handed to LMDB: nothing to write. A stored record stays until its generation goes.
-        if (this.#queued.delete(record)) this.#uncount(dbs, gen);
+        // A waiting record is written all the same: were it dropped, a restart would index the key's
+        // older record, which it replaced, and serve that again (props/response-cache.prop.ts).
         return undefined;
       }
       return entry;
