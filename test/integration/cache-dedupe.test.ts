@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheus, sampleSum } from '../support/prometheus.js';
 import { startStack, type Stack } from '../support/stack.js';
 
 interface Answer {
@@ -6,6 +7,12 @@ interface Answer {
   headers: Headers;
   body: { choices?: { message: { content: string } }[]; error?: { code: string } };
   text: string;
+}
+
+/** Records the response cache holds, from /metrics. */
+async function cacheEntries(stack: Stack): Promise<number> {
+  const response = await fetch(`${stack.optimizer.url}/metrics`);
+  return sampleSum(parsePrometheus(await response.text()), 'optimizer_cache_entries');
 }
 
 async function chat(stack: Stack, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Answer> {
@@ -192,6 +199,27 @@ describe('response cache and dedupe', () => {
       expect(upstream.calls).toBe(calls + 1);
     } finally {
       await small.close();
+    }
+  });
+
+  it('past cache.maxEntries drops the oldest generation (an eighth of the bound), and a restart keeps what was kept', async () => {
+    const config = { cache: { maxEntries: 16 }, dedupe: { enabled: false } }; // generations of 2
+    const first = await startStack({ config });
+    const dataDir = first.dataDir;
+    for (let n = 1; n <= 17; n++) await chat(first, { messages: user(`gen ${n}`), temperature: 0 });
+    // 16 held when the 17th came: the generation of 1 and 2 went.
+    expect(await cacheEntries(first)).toBe(15);
+    await first.optimizer.stop();
+    await first.upstreams.main!.close();
+    const second = await startStack({ dataDir, config });
+    try {
+      const upstream = second.upstreams.main!;
+      for (const n of [3, 10, 17]) expect((await chat(second, { messages: user(`gen ${n}`), temperature: 0 })).headers.get('x-cache')).toBe('hit');
+      expect(upstream.calls).toBe(0);
+      for (const n of [1, 2]) expect((await chat(second, { messages: user(`gen ${n}`), temperature: 0 })).headers.get('x-cache')).toBe('miss');
+      expect(upstream.calls).toBe(2);
+    } finally {
+      await second.close();
     }
   });
 
