@@ -42,4 +42,9 @@ export class KeyIndex {
   delete(tag: number, seq: number): void {
     if (this.#seqs.get(tag) === seq) this.#seqs.delete(tag);
   }
+
+  /** [tag, sequence] of every key held. */
+  entries(): IterableIterator<[number, number]> {
+    return this.#seqs.entries();
+  }
 }

@@ -40,6 +40,17 @@ export function openGenerationDb(root: RootDatabase, firstSeq: number, create = 
   return (root.openDB<CacheEntry, string>(options as unknown as { name: string }) as Database<CacheEntry, string> | undefined) ?? undefined;
 }
 
+/**
+ * The full generations' indexes (src/cache/generation.ts `sealedIndex`), keyed by first sequence.
+ * A database of their own: in a generation's db, a record this large would spill onto overflow pages,
+ * and dropping the generation would then read every leaf page to find them.
+ */
+export function openSealedIndexDb(root: RootDatabase): Database<Buffer, number> {
+  return root.openDB<Buffer, number>({ name: SEALED_INDEX_DB_NAME, encoding: 'binary' });
+}
+
+export const SEALED_INDEX_DB_NAME = 'cache-sealed-indexes';
+
 /** The first sequences of the generations stored in `root`, oldest first (from LMDB's list of named databases). */
 export function generationFirstSeqs(root: RootDatabase): number[] {
   const seqs: number[] = [];

@@ -7,7 +7,7 @@ import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
 import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from '../../src/cache/types.js';
-import { CACHE_STRUCTURES_KEY, GENERATION_DB_PREFIX, generationFirstSeqs, openGenerationDb } from '../../src/workers/cache-db.js';
+import { CACHE_STRUCTURES_KEY, GENERATION_DB_PREFIX, generationFirstSeqs, openGenerationDb, openSealedIndexDb, SEALED_INDEX_DB_NAME } from '../../src/workers/cache-db.js';
 import { generationSize } from '../../src/cache/generation.js';
 import { KeyIndex } from '../../src/cache/key-index.js';
 import { parseRecordKey, recordKey } from '../../src/cache/record-key.js';
@@ -284,10 +284,48 @@ describe('ResponseCache', () => {
       expect(drops).toHaveBeenCalledTimes(1);
       expect(reads).not.toHaveBeenCalled();
       expect(scans).not.toHaveBeenCalled();
-      expect(removals).not.toHaveBeenCalled();
+      // One removal: the dropped generation's stored index, from the indexes' db.
+      expect(removals.mock.contexts.map((db) => (db as { name: string }).name)).toEqual([SEALED_INDEX_DB_NAME]);
     } finally {
       vi.restoreAllMocks();
     }
+  });
+
+  it('a restart reads each full generation’s stored index, and only the newest generation record by record', async () => {
+    const db = open();
+    const first = new ResponseCache(() => db, { maxEntries: 16 }); // generations of 2
+    for (const n of [1, 2, 3, 4, 5]) first.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    first.put('k1', answer(6), 'chat.completions', 60_000); // rewritten in a newer generation
+    await first.flush();
+    await db.flushed;
+    expect(generationFirstSeqs(db)).toEqual([0, 2, 4]);
+    expect([...openSealedIndexDb(db).getKeys()]).toEqual([0, 2]); // the full ones
+
+    const proto = Object.getPrototypeOf(openGenerationDb(db, 0, false)!) as { getKeys: () => unknown };
+    const scans = vi.spyOn(proto, 'getKeys');
+    let second: ResponseCache;
+    try {
+      second = new ResponseCache(() => db, { maxEntries: 16 });
+      second.open();
+      const scanned = scans.mock.contexts.map((d) => (d as { name: string | null }).name).filter((name) => name?.startsWith(GENERATION_DB_PREFIX));
+      expect(scanned).toEqual([`${GENERATION_DB_PREFIX}0000000004`]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(second.size).toBe(6);
+    for (const n of [2, 3, 4, 5]) expect(ResponseCache.toAnswer(second.get(`k${n}`)!).value).toEqual({ n });
+    expect(ResponseCache.toAnswer(second.get('k1')!).value).toEqual({ n: 6 }); // the newest record wins
+  });
+
+  it('reads a generation record by record when its stored index is unreadable', async () => {
+    const db = open();
+    const first = new ResponseCache(() => db, { maxEntries: 16 });
+    for (const n of [1, 2, 3]) first.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    await first.flush();
+    await openSealedIndexDb(db).put(0, Buffer.from([1, 2, 3])); // not a stored index
+    const second = new ResponseCache(() => db, { maxEntries: 16 });
+    expect(second.size).toBe(3);
+    for (const n of [1, 2, 3]) expect(ResponseCache.toAnswer(second.get(`k${n}`)!).value).toEqual({ n });
   });
 
   it('a store filled under a higher bound comes down to the new one when it opens, whole generations at a time', async () => {
