@@ -19,12 +19,12 @@ export function generationSize(maxEntries: number): number {
  * in a named LMDB database of their own (src/workers/cache-db.ts), and which of its records holds
  * each key (its KeyIndex).
  *
- * Why generations: a cache evicts all the time once it is full. Removing records one by one makes
- * LMDB read every page they sit on, and each page read maps that page of `data.mdb` into the process:
- * with a full 100,000-entry cache, 78 of the file's 100 MiB counted in the process's RSS after one
- * eviction cycle (docs/caching.md). Dropping a database frees its pages reading only the branch pages
- * above them (LMDB's `mdb_drop` skips the leaves when no record spilled onto overflow pages), and it is
- * one operation instead of one per record.
+ * Why generations: a cache evicts all the time once it is full. Removing records one by one read
+ * each one's key back and made LMDB's write thread rewrite every page they sat on; dropping a database
+ * is one operation that frees its pages reading only the branch pages above them (LMDB's `mdb_drop`
+ * skips the leaves when no record spilled onto overflow pages). Measured in isolation (100,000
+ * entries, a lookup and a write per request, eviction running): 15.2 → 9.2 µs of CPU per write, all
+ * threads. It does not keep `data.mdb` out of the RSS: commits map pages too (docs/caching.md).
  */
 export class Generation {
   /** Each key's newest record in this generation. A key's tag is held by at most one generation. */
