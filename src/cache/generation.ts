@@ -16,13 +16,13 @@ export function generationSize(maxEntries: number): number {
 
 /**
  * One generation of the response cache: the records written one after another from `firstSeq` on,
- * in a named LMDB database of their own (src/workers/cache-db.ts), and which of its records holds
+ * in one slot of the ring of LMDB databases (src/workers/cache-db.ts), and which of its records holds
  * each key (its KeyIndex).
  *
  * Why generations: a cache evicts all the time once it is full. Removing records one by one read
  * each one's key back and made LMDB's write thread rewrite every page they sat on; dropping a database
- * is one operation that frees its pages reading only the branch pages above them (LMDB's `mdb_drop`
- * skips the leaves when no record spilled onto overflow pages). Measured in isolation (100,000
+ * is one operation that frees its pages reading only the branch pages above them (LMDB's `mdb_drop`,
+ * behind lmdb-js's `clearAsync`, skips the leaves when no record spilled onto overflow pages). Measured in isolation (100,000
  * entries, a lookup and a write per request, eviction running): 15.2 → 9.2 µs of CPU per write, all
  * threads. It does not keep `data.mdb` out of the RSS: commits map pages too (docs/caching.md).
  */
@@ -33,7 +33,9 @@ export class Generation {
   count = 0;
 
   constructor(
-    readonly firstSeq: number,
+    readonly slot: number,
+    /** At or below its first record's sequence; every record's sequence is counted from it in `sealedIndex`. */
+    public firstSeq: number,
     readonly db: Database<CacheEntry, string>,
   ) {}
 }
@@ -43,12 +45,14 @@ export class Generation {
  * so that opening the cache reads one record per full generation instead of every record key: for
  * 100,000 entries, 117 ms instead of 260 ms, with 12 of the 81 MiB of `data.mdb` mapped into the
  * process instead of all of it (measured in isolation, page cache warm).
- * Layout (little-endian uint32): the record count, then (tag, sequence − first sequence) per key.
+ * Layout (little-endian): the record count (uint32), the first sequence (float64), then per key its
+ * tag and its sequence − the first sequence (uint32 each).
  */
 export function sealedIndex(gen: Generation): Buffer {
-  const bytes = Buffer.allocUnsafe(4 + 8 * gen.index.size);
+  const bytes = Buffer.allocUnsafe(SEALED_HEADER + 8 * gen.index.size);
   bytes.writeUInt32LE(gen.count, 0);
-  let at = 4;
+  bytes.writeDoubleLE(gen.firstSeq, 4);
+  let at = SEALED_HEADER;
   for (const [tag, seq] of gen.index.entries()) {
     bytes.writeUInt32LE(tag, at);
     bytes.writeUInt32LE(seq - gen.firstSeq, at + 4);
@@ -62,16 +66,21 @@ export function sealedIndex(gen: Generation): Buffer {
  * record would; false when the bytes are not a sealed index (then the generation is read record by record).
  */
 export function loadSealedIndex(gen: Generation, bytes: Uint8Array, older: readonly Generation[]): boolean {
-  if (bytes.byteLength < 4 || (bytes.byteLength - 4) % 8 !== 0) return false;
+  if (bytes.byteLength < SEALED_HEADER || (bytes.byteLength - SEALED_HEADER) % 8 !== 0) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let at = 4; at < bytes.byteLength; at += 8) {
+  const firstSeq = view.getFloat64(4, true);
+  if (!Number.isSafeInteger(firstSeq) || firstSeq < 0 || firstSeq > gen.firstSeq) return false;
+  gen.firstSeq = firstSeq;
+  for (let at = SEALED_HEADER; at < bytes.byteLength; at += 8) {
     const tag = view.getUint32(at, true);
     takeTag(older, tag);
-    gen.index.set(tag, gen.firstSeq + view.getUint32(at + 4, true));
+    gen.index.set(tag, firstSeq + view.getUint32(at + 4, true));
   }
   gen.count = view.getUint32(0, true);
   return true;
 }
+
+const SEALED_HEADER = 12;
 
 /** A newer record holds `tag`: the older generations let go of it (one generation holds a key's tag). */
 export function takeTag(older: readonly Generation[], tag: number): void {

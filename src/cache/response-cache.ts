@@ -2,8 +2,8 @@ import type { Database, RootDatabase } from 'lmdb';
 import { StoredAnswer, type CompletedAnswer } from './answer.js';
 import { reportedTokens } from '../gateway/usage.js';
 import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from './types.js';
-import { generationFirstSeqs, openGenerationDb, openSealedIndexDb } from '../workers/cache-db.js';
-import { Generation, generationSize, loadSealedIndex, sealedIndex, takeTag } from './generation.js';
+import { generationDbName, openGenerationDbs, openSealedIndexDb, storedGenerations } from '../workers/cache-db.js';
+import { Generation, GENERATIONS, generationSize, loadSealedIndex, sealedIndex, takeTag } from './generation.js';
 import { KeyIndex } from './key-index.js';
 import { parseRecordKey, recordKey } from './record-key.js';
 
@@ -36,7 +36,11 @@ interface Databases {
   root: RootDatabase;
   /** Oldest first; writes go to the last (generation.ts). */
   gens: Generation[];
-  /** The full generations' indexes, by first sequence (generation.ts `sealedIndex`). */
+  /** The ring of generation dbs, by slot (src/workers/cache-db.ts). */
+  slots: Database<CacheEntry, string>[];
+  /** The slot the next generation takes: the one after the newest's. */
+  nextSlot: number;
+  /** The full generations' indexes, by slot (generation.ts `sealedIndex`). */
   sealed: Database<Buffer, number>;
   /**
    * Records stored, pending or waiting, in every generation: live, replaced and expired alike, since
@@ -265,7 +269,8 @@ export class ResponseCache {
   /**
    * The generation the next record goes to. The bound first: while the cache holds `maxEntries`
    * records, its oldest generation is dropped. Then a new generation when the newest is full, after
-   * the writes waiting for the newest have been handed to LMDB.
+   * the writes waiting for the newest have been handed to LMDB, in the next slot of the ring (its
+   * generation, the oldest, is dropped first if it still holds one).
    */
   #room(dbs: Databases): Generation {
     while (dbs.count >= this.options.maxEntries && dbs.gens.length > 0) this.#dropOldest(dbs);
@@ -274,25 +279,29 @@ export class ResponseCache {
     if (newest !== undefined) {
       void this.#write(dbs);
       // Full, and written to no more: its index is stored for the next open, after its records.
-      dbs.sealed.put(newest.firstSeq, sealedIndex(newest)).catch(ignoreClosed);
+      dbs.sealed.put(newest.slot, sealedIndex(newest)).catch(ignoreClosed);
     }
-    const gen = new Generation(dbs.nextSeq, openGenerationDb(dbs.root, dbs.nextSeq)!);
+    const slot = dbs.nextSlot;
+    while (dbs.gens.some((gen) => gen.slot === slot)) this.#dropOldest(dbs);
+    dbs.nextSlot = (slot + 1) % GENERATIONS;
+    const gen = new Generation(slot, dbs.nextSeq, dbs.slots[slot]!);
     dbs.gens.push(gen);
     return gen;
   }
 
   /**
-   * Drops the oldest generation: its index at once, its database in LMDB's next commit (after any of
-   * its writes still on their way). What is left of it in `#pending` and `#hot` is no longer reachable
-   * through an index, and goes with their own turnover.
+   * Drops the oldest generation: its index at once, its records when LMDB empties its slot in the next
+   * commit (after any of its writes still on their way, and before the next generation's writes to
+   * that slot). What is left of it in `#pending` and `#hot` is no longer reachable through an index,
+   * and goes with their own turnover.
    */
   #dropOldest(dbs: Databases): void {
     const gen = dbs.gens.shift()!;
     dbs.count -= gen.count;
     // The newest generation went (the bound is lower than one generation): its waiting writes with it.
     if (dbs.gens.length === 0) this.#queued.clear();
-    gen.db.drop().catch(ignoreClosed);
-    dbs.sealed.remove(gen.firstSeq).catch(ignoreClosed);
+    gen.db.clearAsync().catch(ignoreClosed);
+    dbs.sealed.remove(gen.slot).catch(ignoreClosed);
   }
 
   #open(): Databases | undefined {
@@ -305,18 +314,17 @@ export class ResponseCache {
     // the tag from the older ones. A full generation's stored index is read whole; the newest one's is
     // not kept (writes may go on there), so its records are read one by one (the shared-structures
     // record is not an entry).
+    const slots = openGenerationDbs(root) as Database<CacheEntry, string>[];
     const sealed = openSealedIndexDb(root);
-    const firstSeqs = generationFirstSeqs(root);
+    const held = storedGenerations(slots);
     const gens: Generation[] = [];
     let count = 0;
     let nextSeq = 0;
-    for (const [i, firstSeq] of firstSeqs.entries()) {
-      const db = openGenerationDb(root, firstSeq, false);
-      if (!db) continue;
-      const gen = new Generation(firstSeq, db);
-      const stored = i < firstSeqs.length - 1 ? sealed.getBinary(firstSeq) : undefined;
+    for (const [i, [slot, firstSeq]] of held.entries()) {
+      const gen = new Generation(slot, firstSeq, slots[slot]!);
+      const stored = i < held.length - 1 ? sealed.getBinary(slot) : undefined;
       if (stored === undefined || !loadSealedIndex(gen, stored, gens)) {
-        for (const record of db.getKeys()) {
+        for (const record of gen.db.getKeys()) {
           const parsed = parseRecordKey(record);
           if (!parsed) continue;
           const [seq, key] = parsed;
@@ -327,14 +335,14 @@ export class ResponseCache {
           nextSeq = Math.max(nextSeq, seq + 1);
         }
       }
-      nextSeq = Math.max(nextSeq, firstSeq);
       count += gen.count;
       gens.push(gen);
     }
-    // Indexes of generations that are gone, or of the newest one (which may be written to again).
-    const full = new Set(gens.slice(0, -1).map((gen) => gen.firstSeq));
-    for (const firstSeq of sealed.getKeys()) if (!full.has(firstSeq)) sealed.remove(firstSeq).catch(ignoreClosed);
-    const dbs: Databases = { root, gens, sealed, count, genSize: generationSize(this.options.maxEntries), nextSeq };
+    // Indexes of slots that hold no full generation now (emptied, or the newest, which may be written to again).
+    const full = new Set(gens.slice(0, -1).map((gen) => gen.slot));
+    for (const slot of sealed.getKeys()) if (!full.has(slot)) sealed.remove(slot).catch(ignoreClosed);
+    const nextSlot = gens.length > 0 ? (gens.at(-1)!.slot + 1) % GENERATIONS : 0;
+    const dbs: Databases = { root, gens, slots, nextSlot, sealed, count, genSize: generationSize(this.options.maxEntries), nextSeq };
     // A store filled under a higher bound comes down to this one.
     while (dbs.count > this.options.maxEntries) this.#dropOldest(dbs);
     this.#dbs = dbs;
@@ -352,12 +360,15 @@ function isClosing(root: RootDatabase): boolean {
 }
 
 /**
- * The layout before records were kept in write order (`cache`, keyed by request key, and `cache-order`,
- * its insertion order): dropped when the cache opens, so an upgraded store starts its cache afresh
- * instead of carrying dead pages.
+ * Databases of earlier layouts (types.ts), and generation dbs named otherwise than the ring's: dropped
+ * when the cache opens, so an upgraded store starts its cache afresh instead of carrying dead pages.
  */
 function dropLegacyDbs(root: RootDatabase): void {
-  for (const name of LEGACY_CACHE_DB_NAMES) {
+  const ring = new Set(Array.from({ length: GENERATIONS }, (_, slot) => generationDbName(slot)));
+  const stray: string[] = [];
+  // The main db's keys are the named databases' names ('.' sorts right after '-').
+  for (const name of root.getKeys({ start: 'cache-gen-', end: 'cache-gen.' })) if (typeof name === 'string' && !ring.has(name)) stray.push(name);
+  for (const name of [...LEGACY_CACHE_DB_NAMES, ...stray]) {
     let db: Database | undefined;
     try {
       // `create: false` (lmdb-js's, missing from its types): no database is made when there is none.

@@ -1,14 +1,17 @@
 /**
- * What the response cache stores in LMDB (a named database per generation, src/workers/cache-db.ts;
+ * What the response cache stores in LMDB (a ring of named databases, one per generation,
+ * src/workers/cache-db.ts;
  * msgpack values, keyed by record key: the write's sequence, then the request key;
  * src/cache/record-key.ts). Shared by the main thread and the Piscina workers.
  */
 
 /**
  * Databases of earlier layouts, dropped when the cache opens: entries keyed by request key and their
- * insertion order (`cache`, `cache-order`), then every record in one database (`cache-records`).
+ * insertion order (`cache`, `cache-order`), every record in one database (`cache-records`), and the
+ * stored indexes of generations named for their first sequence (`cache-sealed-indexes`; those
+ * generations' dbs, `cache-gen-<sequence>`, are dropped too).
  */
-export const LEGACY_CACHE_DB_NAMES = ['cache', 'cache-order', 'cache-records'] as const;
+export const LEGACY_CACHE_DB_NAMES = ['cache', 'cache-order', 'cache-records', 'cache-sealed-indexes'] as const;
 export const CACHE_ENTRY_VERSION = 1;
 
 export interface CacheEntry {

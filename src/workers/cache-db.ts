@@ -1,72 +1,79 @@
 /**
  * The response cache's databases, opened the same way on the main thread and in the hash workers:
- * one LMDB environment (openStore's options), and one named database per generation of records
- * (src/cache/generation.ts), msgpack values. Every thread that reads or writes cache entries opens
- * them through here, so the options cannot drift apart.
+ * one LMDB environment (openStore's options), and a ring of GENERATIONS named databases, one per
+ * generation of records (src/cache/generation.ts), msgpack values. Every thread that reads or writes
+ * cache entries opens them through here, so the options cannot drift apart.
  *
- * A generation's database is named for the sequence of its first record (`cache-gen-` and the
- * record-key digits of that sequence, record-key.ts), so the names sort in write order and a record
- * key says which generation holds it: the one with the greatest first sequence at or below its own.
- * The names are found by reading LMDB's main database, where named databases are listed; no other
- * record says which generations exist, so none can disagree with them after a crash.
+ * The ring's databases (`cache-gen-0` … `cache-gen-7`) are created once, when the cache first opens
+ * the store; a generation takes the slot after the newest one's, and an evicted generation's slot is
+ * emptied (`clearAsync`, which frees its pages without reading its records) for a later one. Nothing
+ * is created or dropped while the optimizer serves: creating a database is a synchronous LMDB write
+ * transaction on the main thread, and a database per generation ran out of LMDB's database handles
+ * when generations were small and came fast (props/response-cache.prop.ts, bound 1).
+ *
+ * Which generation a slot holds is read from its first record key: the generation with the greatest
+ * first sequence at or below a record's sequence is the one that holds it. No other record says
+ * which generations exist, so none can disagree with the slots after a crash.
+ *
+ * No shared msgpack structures here: they are saved by a synchronous write when first met, and a
+ * cleared slot would lose them to its clear while new entries already used them. Each entry carries
+ * its field names (about 60 bytes) and decodes in ≈ 1.5 µs instead of 0.9.
  */
 import type { Database, RootDatabase } from 'lmdb';
-import { parseSeq, seqBound } from '../cache/record-key.js';
+import { GENERATIONS } from '../cache/generation.js';
+import { parseRecordKey } from '../cache/record-key.js';
 import type { CacheEntry } from '../cache/types.js';
 
-/**
- * Where msgpackr's shared structures live in each generation's db: the entries' shape (field names)
- * is stored once there instead of in every entry, which makes a hit's decode about twice as
- * fast (1.5 → 0.9 µs in isolation; it was ≈ 4% of the cache-hit path's CPU). A generation's db is
- * dropped whole and never cleared, so the structures a reader has learnt from it stay true.
- */
-export const CACHE_STRUCTURES_KEY = Symbol.for('structures');
-
-/** Prefix of the generations' database names. */
-export const GENERATION_DB_PREFIX = 'cache-gen-';
-
-/** The name of the generation's db whose first record has sequence `firstSeq`. */
-export function generationDbName(firstSeq: number): string {
-  return GENERATION_DB_PREFIX + seqBound(firstSeq);
+/** The slot databases' names: `cache-gen-<slot>`. */
+export function generationDbName(slot: number): string {
+  return `cache-gen-${slot}`;
 }
 
-/**
- * The generation's db that starts at `firstSeq`; created when `create` (the default), else undefined
- * when there is none (dropped).
- */
-export function openGenerationDb(root: RootDatabase, firstSeq: number, create = true): Database<CacheEntry, string> | undefined {
+/** Slot `slot`'s db; created when `create` (the main thread, when the cache opens), else undefined if there is none yet. */
+export function openGenerationDb(root: RootDatabase, slot: number, create = true): Database<CacheEntry, string> | undefined {
   // `create` is lmdb-js's option (missing from its types): false opens only a db that exists.
-  const options = { name: generationDbName(firstSeq), create, encoding: 'msgpack', sharedStructuresKey: CACHE_STRUCTURES_KEY } as const;
+  const options = { name: generationDbName(slot), create, encoding: 'msgpack' } as const;
   return (root.openDB<CacheEntry, string>(options as unknown as { name: string }) as Database<CacheEntry, string> | undefined) ?? undefined;
 }
 
-/**
- * The full generations' indexes (src/cache/generation.ts `sealedIndex`), keyed by first sequence.
- * A database of their own: in a generation's db, a record this large would spill onto overflow pages,
- * and dropping the generation would then read every leaf page to find them.
- */
+/** The ring's dbs, slot by slot (undefined: not created yet, and `create` false). */
+export function openGenerationDbs(root: RootDatabase, create = true): (Database<CacheEntry, string> | undefined)[] {
+  return Array.from({ length: GENERATIONS }, (_, slot) => openGenerationDb(root, slot, create));
+}
+
+/** The sequence of the first record in `db`; undefined when it holds none (a free slot). */
+export function firstSeqOf(db: Database<CacheEntry, string> | undefined): number | undefined {
+  if (db === undefined) return undefined;
+  for (const key of db.getKeys({ limit: 1 })) return parseRecordKey(key)?.[0];
+  return undefined;
+}
+
+/** The generations in the ring, oldest first: [slot, first record's sequence] of each slot that holds records. */
+export function storedGenerations(dbs: readonly (Database<CacheEntry, string> | undefined)[]): [slot: number, firstSeq: number][] {
+  const held: [number, number][] = [];
+  for (const [slot, db] of dbs.entries()) {
+    const first = firstSeqOf(db);
+    if (first !== undefined) held.push([slot, first]);
+  }
+  return held.sort((a, b) => a[1] - b[1]);
+}
+
+/** Of `generations` (oldest first), the slot that holds record `seq`: the greatest first sequence at or below it. */
+export function slotOf(generations: readonly [slot: number, firstSeq: number][], seq: number): number | undefined {
+  for (let i = generations.length - 1; i >= 0; i--) if (generations[i]![1] <= seq) return generations[i]![0];
+  return undefined;
+}
+
+/** The full generations' indexes (src/cache/generation.ts `sealedIndex`), keyed by slot. */
 export function openSealedIndexDb(root: RootDatabase): Database<Buffer, number> {
   return root.openDB<Buffer, number>({ name: SEALED_INDEX_DB_NAME, encoding: 'binary' });
 }
 
-export const SEALED_INDEX_DB_NAME = 'cache-sealed-indexes';
-
-/** The first sequences of the generations stored in `root`, oldest first (from LMDB's list of named databases). */
-export function generationFirstSeqs(root: RootDatabase): number[] {
-  const seqs: number[] = [];
-  // The main db's keys are the named databases' names ('.' sorts right after '-').
-  for (const name of root.getKeys({ start: GENERATION_DB_PREFIX, end: GENERATION_DB_PREFIX.slice(0, -1) + '.' })) {
-    const seq = typeof name === 'string' ? parseSeq(name.slice(GENERATION_DB_PREFIX.length)) : undefined;
-    if (seq !== undefined) seqs.push(seq);
-  }
-  return seqs;
-}
-
-/** Of `firstSeqs` (ascending), the generation that holds record `seq`: the greatest first sequence at or below it. */
-export function generationOf(firstSeqs: readonly number[], seq: number): number | undefined {
-  for (let i = firstSeqs.length - 1; i >= 0; i--) if (firstSeqs[i]! <= seq) return firstSeqs[i];
-  return undefined;
-}
+/**
+ * A database of its own: in a generation's db, a record this large would spill onto overflow pages,
+ * and emptying the generation would then read every leaf page to find them.
+ */
+export const SEALED_INDEX_DB_NAME = 'cache-sealed';
 
 /** The entry if it is still servable at `now` (ms since the epoch), else undefined. */
 export function unexpired(entry: CacheEntry | undefined, now: number): CacheEntry | undefined {

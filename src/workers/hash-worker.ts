@@ -14,14 +14,14 @@ import { requestKey } from '../keys/request-key.js';
 import { estimateTokens } from '../keys/tokens.js';
 import { openStore } from '../store/open-store.js';
 import { parseRecordKey } from '../cache/record-key.js';
-import { generationFirstSeqs, generationOf, openGenerationDb, unexpired } from './cache-db.js';
+import { openGenerationDbs, slotOf, storedGenerations, unexpired } from './cache-db.js';
 import type { HashResult, HashTask, HashWorkerData, LookupTask } from './tasks.js';
 
 const data = workerData as HashWorkerData;
 
 let root: RootDatabase | undefined;
-/** The generations' dbs opened so far, by first sequence; one that is no longer listed is forgotten. */
-const generations = new Map<number, Database<CacheEntry, string>>();
+/** The ring's dbs once they exist (the main thread creates them when its cache opens the store). */
+let slots: (Database<CacheEntry, string> | undefined)[] | undefined;
 
 /** Opened on the first lookup, so a pool used only for hashing never touches the store. */
 function store(): RootDatabase {
@@ -31,16 +31,9 @@ function store(): RootDatabase {
 
 /** The db of the generation that holds record `seq`, if it is still stored. */
 function generationDb(seq: number): Database<CacheEntry, string> | undefined {
-  const firstSeqs = generationFirstSeqs(store());
-  for (const first of generations.keys()) if (!firstSeqs.includes(first)) generations.delete(first);
-  const first = generationOf(firstSeqs, seq);
-  if (first === undefined) return undefined;
-  let db = generations.get(first);
-  if (db === undefined) {
-    db = openGenerationDb(store(), first, false);
-    if (db !== undefined) generations.set(first, db);
-  }
-  return db;
+  if (slots === undefined || slots.includes(undefined)) slots = openGenerationDbs(store(), false);
+  const slot = slotOf(storedGenerations(slots), seq);
+  return slot === undefined ? undefined : slots[slot];
 }
 
 export function hashRequest(task: HashTask): HashResult {

@@ -7,14 +7,20 @@ import type { CompletedAnswer } from '../../src/cache/answer.js';
 import { ResponseCache } from '../../src/cache/response-cache.js';
 import { openStore } from '../../src/store/open-store.js';
 import { CACHE_ENTRY_VERSION, LEGACY_CACHE_DB_NAMES, type CacheEntry } from '../../src/cache/types.js';
-import { CACHE_STRUCTURES_KEY, GENERATION_DB_PREFIX, generationFirstSeqs, openGenerationDb, openSealedIndexDb, SEALED_INDEX_DB_NAME } from '../../src/workers/cache-db.js';
+import { generationDbName, openGenerationDb, openGenerationDbs, openSealedIndexDb, SEALED_INDEX_DB_NAME, storedGenerations } from '../../src/workers/cache-db.js';
 import { generationSize } from '../../src/cache/generation.js';
 import { KeyIndex } from '../../src/cache/key-index.js';
 import { parseRecordKey, recordKey } from '../../src/cache/record-key.js';
 
-/** The generations' dbs stored in `root`, oldest first. */
+/** The generations stored in `root`, oldest first: their slot's db. */
 function generations(root: RootDatabase): Database<CacheEntry, string>[] {
-  return generationFirstSeqs(root).map((first) => openGenerationDb(root, first, false)!);
+  const slots = openGenerationDbs(root, false);
+  return storedGenerations(slots).map(([slot]) => slots[slot]!);
+}
+
+/** The first record's sequence of each generation stored in `root`, oldest first. */
+function generationFirstSeqs(root: RootDatabase): number[] {
+  return storedGenerations(openGenerationDbs(root, false)).map(([, first]) => first);
 }
 
 /** Records stored in `db`, in LMDB's order, as [sequence, request key] (its shared-structures record left out). */
@@ -262,26 +268,26 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(199); // the new generation fills; nothing more goes
     await cache.flush();
     await db.flushed;
-    expect(generationFirstSeqs(db)).toEqual([25, 50, 75, 100, 125, 150, 175, 200]); // LMDB dropped the oldest db
+    expect(generationFirstSeqs(db)).toEqual([25, 50, 75, 100, 125, 150, 175, 200]); // LMDB emptied the oldest slot
     expect(records(db)).toHaveLength(199);
-    expect(db.openDB({ name: `${GENERATION_DB_PREFIX}0000000000`, create: false } as { name: string })).toBeFalsy();
+    expect(recordsOf(openGenerationDb(db, 0, false)!)[0]).toEqual([200, 'k201']); // the ring's slot 0 again
   });
 
-  it('evicts without reading or removing records one by one: the generation’s db is dropped', async () => {
+  it('evicts without reading or removing records one by one: the generation’s slot is emptied', async () => {
     const db = open();
     const cache = new ResponseCache(() => db, { maxEntries: 16 });
     for (let n = 0; n < 16; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);
     await cache.flush();
     const oldest = generations(db)[0]!;
-    const dbProto = Object.getPrototypeOf(oldest) as { get: unknown; getKeys: unknown; remove: unknown; drop: () => Promise<void> };
+    const dbProto = Object.getPrototypeOf(oldest) as { get: unknown; getKeys: unknown; remove: unknown; clearAsync: () => Promise<void> };
     const reads = vi.spyOn(dbProto as { get: () => unknown }, 'get');
     const scans = vi.spyOn(dbProto as { getKeys: () => unknown }, 'getKeys');
     const removals = vi.spyOn(dbProto as { remove: () => unknown }, 'remove');
-    const drops = vi.spyOn(dbProto, 'drop');
+    const drops = vi.spyOn(dbProto, 'clearAsync');
     try {
       cache.put('k16', answer(16), 'chat.completions', 60_000);
       expect(cache.size).toBe(15);
-      expect(drops).toHaveBeenCalledTimes(1);
+      expect(drops.mock.contexts.map((d) => (d as { name: string }).name)).toEqual([generationDbName(0)]);
       expect(reads).not.toHaveBeenCalled();
       expect(scans).not.toHaveBeenCalled();
       // One removal: the dropped generation's stored index, from the indexes' db.
@@ -299,7 +305,7 @@ describe('ResponseCache', () => {
     await first.flush();
     await db.flushed;
     expect(generationFirstSeqs(db)).toEqual([0, 2, 4]);
-    expect([...openSealedIndexDb(db).getKeys()]).toEqual([0, 2]); // the full ones
+    expect([...openSealedIndexDb(db).getKeys()]).toEqual([0, 1]); // the full ones, by slot
 
     const proto = Object.getPrototypeOf(openGenerationDb(db, 0, false)!) as { getKeys: () => unknown };
     const scans = vi.spyOn(proto, 'getKeys');
@@ -307,8 +313,12 @@ describe('ResponseCache', () => {
     try {
       second = new ResponseCache(() => db, { maxEntries: 16 });
       second.open();
-      const scanned = scans.mock.contexts.map((d) => (d as { name: string | null }).name).filter((name) => name?.startsWith(GENERATION_DB_PREFIX));
-      expect(scanned).toEqual([`${GENERATION_DB_PREFIX}0000000004`]);
+      // Beyond each slot's first key (how the generations are found), only the newest generation is read key by key.
+      const scanned = scans.mock.contexts
+        .map((d, i) => [(d as { name: string | null }).name, (scans.mock.calls[i] as unknown[])[0] as { limit?: number } | undefined] as const)
+        .filter(([name, options]) => name?.startsWith('cache-gen-') && options?.limit !== 1)
+        .map(([name]) => name);
+      expect(scanned).toEqual([generationDbName(2)]);
     } finally {
       vi.restoreAllMocks();
     }
@@ -326,6 +336,24 @@ describe('ResponseCache', () => {
     const second = new ResponseCache(() => db, { maxEntries: 16 });
     expect(second.size).toBe(3);
     for (const n of [1, 2, 3]) expect(ResponseCache.toAnswer(second.get(`k${n}`)!).value).toEqual({ n });
+  });
+
+  it('reopened with a higher bound, a new generation that needs the oldest one’s slot drops it first', async () => {
+    const db = open();
+    const first = new ResponseCache(() => db, { maxEntries: 16 }); // eight generations of 2, every slot used
+    for (let n = 0; n < 16; n++) first.put(`k${n}`, answer(n), 'chat.completions', 60_000);
+    await first.flush();
+    const cache = new ResponseCache(() => db, { maxEntries: 40 }); // generations of 5 from now on
+    for (let n = 16; n < 19; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000); // the newest fills up to 5
+    expect(cache.size).toBe(19);
+    cache.put('k19', answer(19), 'chat.completions', 60_000); // a new generation, in slot 0: k0 and k1 go first
+    expect(cache.size).toBe(18);
+    await cache.flush();
+    await db.flushed;
+    expect(recordsOf(openGenerationDb(db, 0, false)!)).toEqual([[19, 'k19']]);
+    expect(records(db)).toHaveLength(18);
+    for (const n of [0, 1]) expect(cache.get(`k${n}`)).toBeUndefined();
+    for (const n of [2, 15, 18, 19]) expect(ResponseCache.toAnswer(cache.get(`k${n}`)!).value).toEqual({ n });
   });
 
   it('a store filled under a higher bound comes down to the new one when it opens, whole generations at a time', async () => {
@@ -378,7 +406,7 @@ describe('ResponseCache', () => {
     const reads: string[] = [];
     vi.spyOn(db, 'openDB').mockImplementation(((options: { name: string }) => {
       const opened = openDB(options as never) as Database<CacheEntry, string>;
-      if (options.name.startsWith(GENERATION_DB_PREFIX)) {
+      if (options.name.startsWith('cache-gen-')) {
         const get = opened.get.bind(opened);
         opened.get = (key: string) => {
           reads.push(key);
@@ -461,17 +489,16 @@ describe('ResponseCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('stores the entries’ shape once (shared structures), and counts only entries', async () => {
+  it('stores each entry with its shape (no shared structures a cleared slot could lose), and counts only entries', async () => {
     const db = open();
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     cache.put('new', answer(1), 'chat.completions', 60_000);
     await cache.flush();
     const entries = openGenerationDb(db, 0, false)!;
-    expect(entries.doesExist(CACHE_STRUCTURES_KEY as unknown as string)).toBe(true);
-    // The same entry with its shape inline, for comparison.
-    const inline = db.openDB<CacheEntry, string>({ name: 'inline', encoding: 'msgpack' });
-    await inline.put('new', stored(db, 'new')!);
-    expect(entries.getBinary(recordKey(0, 'new'))!.length).toBeLessThan(inline.getBinary('new')!.length - 40);
+    expect(entries.doesExist(Symbol.for('structures') as unknown as string)).toBe(false);
+    // Decoded by a db handle that has seen nothing else (as another thread's would be).
+    const fresh = db.openDB<CacheEntry, string>({ name: generationDbName(0), encoding: 'msgpack' });
+    expect(ResponseCache.toAnswer(fresh.get(recordKey(0, 'new'))!).value).toEqual({ n: 1 });
     expect(recordsOf(entries)).toHaveLength(1);
     expect(new ResponseCache(() => db, { maxEntries: 10 }).size).toBe(1);
   });
@@ -483,11 +510,13 @@ describe('ResponseCache', () => {
     await db.openDB<CacheEntry, string>({ name: 'cache', encoding: 'msgpack' }).put('old', old);
     await db.openDB<null, [number, string]>({ name: 'cache-order', encoding: 'msgpack' }).put([now, 'old'], null);
     await db.openDB<CacheEntry, string>({ name: 'cache-records', encoding: 'msgpack' }).put(recordKey(0, 'old'), old);
+    await db.openDB<Buffer, number>({ name: 'cache-sealed-indexes', encoding: 'binary' }).put(0, Buffer.alloc(4));
+    await db.openDB<CacheEntry, string>({ name: 'cache-gen-0000000000', encoding: 'msgpack' }).put(recordKey(0, 'old'), old); // named for its first sequence
     const cache = new ResponseCache(() => db, { maxEntries: 10 });
     expect(cache.get('old')).toBeUndefined();
     expect(cache.size).toBe(0);
     await db.flushed;
-    for (const name of LEGACY_CACHE_DB_NAMES) expect(db.openDB({ name, create: false } as { name: string })).toBeFalsy();
+    for (const name of [...LEGACY_CACHE_DB_NAMES, 'cache-gen-0000000000']) expect(db.openDB({ name, create: false } as { name: string })).toBeFalsy();
   });
 });
 
