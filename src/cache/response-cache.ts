@@ -55,9 +55,10 @@ interface Databases {
 
 /**
  * The exact-match response cache, in the LMDB environment the store actor owns (and the worker pool
- * reads). Records are written in order (record-key.ts) into generations (generation.ts), one LMDB
- * database each; when the cache is full the oldest generation is dropped whole. Which record holds a
- * key is kept in memory, per generation (key-index.ts): a miss reads nothing, a hit one record.
+ * reads). Records are written in order (record-key.ts) into generations (generation.ts), each in one
+ * slot of a ring of LMDB databases; when the cache is full the oldest generation is dropped whole.
+ * Which record holds a key is kept in memory, per generation (key-index.ts): a miss reads nothing, a
+ * hit one record.
  *
  * Writes are not awaited: they wait up to `writeDelayMs` for others and go to LMDB together, one
  * commit off the response path (`flush` sends them at once; the store actor calls it before it closes

@@ -49,8 +49,8 @@ export function openStore(options: StoreOptions): RootDatabase {
 }
 
 /**
- * Named databases open at once: the cache's generations (up to 9 while the oldest is being dropped,
- * src/cache/generation.ts), the dead-letter queue, the metrics rollups, and the earlier layouts'
+ * Named databases open at once: the cache's ring of eight generations and its stored indexes
+ * (src/workers/cache-db.ts), the dead-letter queue, the metrics rollups, and the earlier layouts'
  * databases while they are dropped. lmdb-js's default is 12.
  */
 const MAX_DBS = 32;
