@@ -89,6 +89,7 @@ export class ResponseCache {
   readonly #hotEntries: number;
   readonly #now: () => number;
   readonly #writeDelayMs: number;
+  #evicted = 0;
 
   constructor(
     private readonly store: () => RootDatabase | undefined,
@@ -260,6 +261,11 @@ export class ResponseCache {
     return this.#open()?.count ?? 0;
   }
 
+  /** Records evicted since this cache was made (whole generations, at the bound). */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
   /** As a completed answer, for replay. */
   static toAnswer(entry: CacheEntry): CompletedAnswer {
     const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.byteLength);
@@ -299,6 +305,7 @@ export class ResponseCache {
   #dropOldest(dbs: Databases): void {
     const gen = dbs.gens.shift()!;
     dbs.count -= gen.count;
+    this.#evicted += gen.count;
     // The newest generation went (the bound is lower than one generation): its waiting writes with it.
     if (dbs.gens.length === 0) this.#queued.clear();
     gen.db.clearAsync().catch(ignoreClosed);

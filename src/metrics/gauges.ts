@@ -10,6 +10,8 @@ export interface GaugeReadings {
   dlqSize: number;
   /** Answers in the response cache (0 while the store is down); against `cache.maxEntries`. */
   cacheEntries: number;
+  /** Records the response cache has evicted since the process started (a count that only grows). */
+  cacheEvicted: number;
   /** Each configured backend's circuit breaker (absent while its actor is down or disabled). */
   breakers: { backend: string; state: 'closed' | 'half_open' | 'open' }[];
 }
@@ -17,7 +19,7 @@ export interface GaugeReadings {
 export type GaugeSource = () => GaugeReadings;
 
 /** Readings when nothing is running (before the tree starts). */
-export const NO_GAUGES: GaugeSource = () => ({ queueDepth: 0, sessions: 0, inFlight: 0, dlqSize: 0, cacheEntries: 0, breakers: [] });
+export const NO_GAUGES: GaugeSource = () => ({ queueDepth: 0, sessions: 0, inFlight: 0, dlqSize: 0, cacheEntries: 0, cacheEvicted: 0, breakers: [] });
 
 /** Prometheus value of a breaker state: 0 closed, 1 half-open, 2 open. */
 export const BREAKER_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;

@@ -128,6 +128,17 @@ export class PrometheusMetrics {
     simpleGauge('in_flight', 'Requests being answered now.', (r) => r.inFlight);
     simpleGauge('dlq_size', 'Entries in the dead-letter queue.', (r) => r.dlqSize);
     simpleGauge('cache_entries', 'Answers in the response cache (evicted past cache.maxEntries).', (r) => r.cacheEntries);
+    let evictedSeen = 0;
+    new Counter({
+      name: `${METRIC_PREFIX}cache_evicted_total`,
+      help: 'Records the response cache evicted (a generation at a time, at cache.maxEntries) since the process started.',
+      registers,
+      collect() {
+        const evicted = read().cacheEvicted;
+        if (evicted > evictedSeen) this.inc(evicted - evictedSeen);
+        evictedSeen = evicted;
+      },
+    });
     new Gauge({
       name: `${METRIC_PREFIX}breaker_state`,
       help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open (absent while the backend is disabled or restarting).',

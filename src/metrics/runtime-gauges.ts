@@ -37,6 +37,7 @@ export function runtimeGauges(runtime: Runtime): GaugeSource {
       inFlight: runtime.frontDoor?.gateway.inFlight ?? 0,
       dlqSize,
       cacheEntries: runtime.cache.size,
+      cacheEvicted: runtime.cache.evicted,
       breakers,
     };
   };

@@ -262,6 +262,7 @@ describe('ResponseCache', () => {
     expect(generationFirstSeqs(db)).toEqual([0, 25, 50, 75, 100, 125, 150, 175]);
     cache.put('k201', answer(201), 'chat.completions', 60_000);
     expect(cache.size).toBe(200 - size + 1); // k1…k25 went, their generation with them
+    expect(cache.evicted).toBe(size);
     for (const n of [1, 2, size]) expect(cache.get(`k${n}`)).toBeUndefined();
     expect(cache.get(`k${size + 1}`)).toBeDefined();
     for (let n = 202; n <= 224; n++) cache.put(`k${n}`, answer(n), 'chat.completions', 60_000);

@@ -9,10 +9,10 @@ interface Answer {
   text: string;
 }
 
-/** Records the response cache holds, from /metrics. */
-async function cacheEntries(stack: Stack): Promise<number> {
+/** A metric's value from /metrics. */
+async function cacheMetric(stack: Stack, name: string): Promise<number> {
   const response = await fetch(`${stack.optimizer.url}/metrics`);
-  return sampleSum(parsePrometheus(await response.text()), 'optimizer_cache_entries');
+  return sampleSum(parsePrometheus(await response.text()), name);
 }
 
 async function chat(stack: Stack, body: Record<string, unknown>, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Answer> {
@@ -208,7 +208,8 @@ describe('response cache and dedupe', () => {
     const dataDir = first.dataDir;
     for (let n = 1; n <= 17; n++) await chat(first, { messages: user(`gen ${n}`), temperature: 0 });
     // 16 held when the 17th came: the generation of 1 and 2 went.
-    expect(await cacheEntries(first)).toBe(15);
+    expect(await cacheMetric(first, 'optimizer_cache_entries')).toBe(15);
+    expect(await cacheMetric(first, 'optimizer_cache_evicted_total')).toBe(2);
     await first.optimizer.stop();
     await first.upstreams.main!.close();
     const second = await startStack({ dataDir, config });
