@@ -23,6 +23,9 @@ import { ResponseCache } from '../src/cache/response-cache.js';
 import { openStore } from '../src/store/open-store.js';
 import { openGenerationDbs } from '../src/workers/cache-db.js';
 
+/** `CACHE_PROP_SCALE=10 npx vitest run props/response-cache.prop.ts` runs 10× as many cases (how MDB_DBS_FULL was found). */
+const SCALE = Math.max(1, Number(process.env['CACHE_PROP_SCALE'] ?? 1));
+
 type Op =
   | { op: 'put'; key: number; ttl: number }
   | { op: 'get'; key: number }
@@ -113,7 +116,7 @@ describe('ResponseCache (property)', () => {
         }
       }),
       {
-        numRuns: Number(process.env.PROP_RUNS ?? 300),
+        numRuns: 300 * SCALE,
         // A key rewritten in a newer generation must leave the older one's index: once the newer answer
         // expires, the older one must not come back.
         examples: [
@@ -145,5 +148,5 @@ describe('ResponseCache (property)', () => {
         ],
       },
     );
-  }, Number(process.env.PROP_TIMEOUT ?? 60_000));
+  }, 60_000 * SCALE);
 });

@@ -12,7 +12,7 @@
  * of 10,000 writes a second. A narrower width would overflow: 36^7 lasts 90 days at that rate, and a
  * longer sequence would sort before the shorter ones.
  */
-export const SEQ_WIDTH = 10;
+const SEQ_WIDTH = 10;
 const SEQ_PAD = '0'.repeat(SEQ_WIDTH);
 
 /** The LMDB key of record `seq` for `requestKey`. */
@@ -21,20 +21,10 @@ export function recordKey(seq: number, requestKey: string): string {
   return SEQ_PAD.slice(digits.length) + digits + requestKey;
 }
 
-/** The first record key at or after sequence `seq` (a bound for range reads). */
-export function seqBound(seq: number): string {
-  return recordKey(seq, '');
-}
-
 /** [sequence, request key] of a record key; undefined for a key of another shape. */
 export function parseRecordKey(key: unknown): [number, string] | undefined {
   if (typeof key !== 'string' || key.length <= SEQ_WIDTH || !SEQ_DIGITS.test(key)) return undefined;
   return [Number.parseInt(key.slice(0, SEQ_WIDTH), 36), key.slice(SEQ_WIDTH)];
-}
-
-/** The sequence written by `seqBound`: exactly SEQ_WIDTH digits; undefined for anything else. */
-export function parseSeq(digits: string): number | undefined {
-  return digits.length === SEQ_WIDTH && SEQ_DIGITS.test(digits) ? Number.parseInt(digits, 36) : undefined;
 }
 
 const SEQ_DIGITS = new RegExp(`^[0-9a-z]{${SEQ_WIDTH}}`);

@@ -320,8 +320,7 @@ export class ResponseCache {
     dropLegacyDbs(root);
     // Every generation's index, oldest first, so a key's newest record wins: a newer generation takes
     // the tag from the older ones. A full generation's stored index is read whole; the newest one's is
-    // not kept (writes may go on there), so its records are read one by one (the shared-structures
-    // record is not an entry).
+    // not kept (writes may go on there), so its records are read one by one.
     const slots = openGenerationDbs(root) as Database<CacheEntry, string>[];
     const sealed = openSealedIndexDb(root);
     const held = storedGenerations(slots);
